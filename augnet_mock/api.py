@@ -1,0 +1,153 @@
+"""The Augnet surface: `POST /api/v2/message` with HTTP Basic auth.
+
+The route authenticates, reads and validates the body, lets a scenario rule
+interfere, and hands a valid send to the runtime. Every rejection is rendered
+in the one error shape and written to the rejected-requests log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .errors import ApiError
+from .httpio import error_payload, parse_json, read_body, require_json, runtime
+from .models import Project
+from .runtime import Runtime, SendRequest
+from .scenarios import Rule
+from .segmentation import segment
+from .store import Store
+from .validation import FieldError, optional_url, phone_number, require_string, sender
+
+SEND_FIELDS = ("to", "body", "from", "statusCallback")
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="augnet"'}
+
+
+class DropConnection(Exception):
+    """A scenario asked for the socket to close with no answer at all."""
+
+
+def authenticate(request: Request, store: Store) -> Project:
+    header = request.headers.get("authorization")
+    if not header:
+        raise ApiError(
+            401, "missing credentials: use HTTP Basic project_id:api_key", headers=BASIC_CHALLENGE
+        )
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise ApiError(401, "malformed credentials: expected HTTP Basic", headers=BASIC_CHALLENGE)
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ApiError(
+            401,
+            "malformed credentials: Basic value is not base64 of project_id:api_key",
+            headers=BASIC_CHALLENGE,
+        ) from exc
+    project_id, sep, api_key = decoded.partition(":")
+    if not sep or not project_id:
+        raise ApiError(
+            401, "malformed credentials: expected project_id:api_key", headers=BASIC_CHALLENGE
+        )
+    project = store.authenticate(project_id, api_key)
+    if project is None:
+        # One message for both cases, so the API does not reveal which projects exist.
+        raise ApiError(401, "unknown project or wrong API key", headers=BASIC_CHALLENGE)
+    return project
+
+
+def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
+    """Validate a send body (SPEC §1.2); unknown fields are ignored."""
+    if not isinstance(payload, dict):
+        raise FieldError("body", "request body must be a JSON object")
+    for key in ("to", "body"):
+        if key not in payload or payload[key] is None:
+            raise FieldError(key, "is required")
+    to = phone_number("to", payload["to"])
+    body = require_string("body", payload["body"])
+    if not body:
+        raise FieldError("body", "must not be empty")
+    requested = payload.get("from")
+    requested = None if requested is None else sender("from", requested)
+    callback = optional_url("statusCallback", payload.get("statusCallback"))
+    seg = segment(body)
+    if seg.segments > max_segments:
+        raise FieldError(
+            "body",
+            f"needs {seg.segments} {seg.encoding} segments; the limit is {max_segments}",
+        )
+    return SendRequest(to, body, requested, callback, seg)
+
+
+def drop_connection(request: Request) -> None:
+    """Close the client's socket with no response (uvicorn only).
+
+    ASGI has no way to say "no response", so reach the server's transport
+    through the bound `receive`; elsewhere (in-process clients) raise instead,
+    which such clients surface as a transport error too.
+    """
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise DropConnection("scenario: connection dropped")
+    cycle.disconnected = True  # type: ignore[union-attr]  # tells uvicorn not to answer 500
+    transport.abort()
+
+
+async def apply_api_effects(request: Request, rt: Runtime, rule: Rule) -> Response | None:
+    effect = rule.effect
+    if effect.latency is not None:
+        low, high = effect.latency
+        # Latency is how long the HTTP answer takes: wall time, not mock time.
+        await asyncio.sleep(rt.rng.uniform(low, high) if high > low else low)
+    if effect.drop_connection:
+        drop_connection(request)
+        return Response(status_code=204)  # never sent: the socket is gone
+    if effect.api_error is not None:
+        err = effect.api_error
+        headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
+        raise ApiError(err.status, err.message, headers=headers)
+    return None
+
+
+async def send_message(request: Request) -> Response:
+    rt = runtime(request)
+    raw = b""
+    project: Project | None = None
+    rule: Rule | None = None
+    try:
+        project = authenticate(request, rt.store)
+        require_json(request)
+        raw = await read_body(request, rt.settings.max_body_bytes)
+        try:
+            req = parse_send(parse_json(raw), max_segments=rt.settings.max_segments)
+        except FieldError as exc:
+            raise ApiError(400, str(exc)) from exc
+        rule = rt.pick_rule(project.project_id, req)
+        if rule is not None:
+            dropped = await apply_api_effects(request, rt, rule)
+            if dropped is not None:
+                return dropped
+        message = rt.accept(project, req, rule)
+        return JSONResponse({"sid": message.sid})
+    except ApiError as err:
+        error = error_payload(request, err)
+        rt.reject(
+            method=request.method,
+            path=request.url.path,
+            status=err.status,
+            error=error,
+            project_id=project.project_id if project else None,
+            rule=rule,
+            body=raw,
+        )
+        return JSONResponse(error, err.status, headers=err.headers)
+
+
+routes = [Route("/api/v2/message", send_message, methods=["POST"])]

@@ -1,0 +1,73 @@
+"""The `augnet-mock` command: `augnet-mock serve [options]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from . import __version__
+from .app import create_app
+from .config import OPTIONS, ConfigError, load_settings
+from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from .settings import Settings
+
+EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
+
+# uvicorn waits this long for open streams (SSE) to end before shutting down anyway.
+GRACEFUL_SHUTDOWN = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="augnet-mock", description="Offline emulator of the Augnet Messaging API."
+    )
+    parser.add_argument("--version", action="version", version=f"augnet-mock {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run the mock server",
+        description="Every option also reads AUGNET_MOCK_<NAME> from the environment.",
+    )
+    serve.add_argument("--config", help="TOML config file (env AUGNET_MOCK_CONFIG)")
+    for option in OPTIONS:
+        # Strings here; config.load_settings parses and validates every source alike.
+        serve.add_argument(option.flag, dest=option.name, help=f"{option.help} (env {option.env})")
+    return parser
+
+
+def banner(settings: Settings, url: str) -> str:
+    lines = [f"augnet-mock {__version__} listening on {url}  (clock: {settings.clock})"]
+    lines.append(f"  web inbox:   {url}/")
+    lines.append(f"  send:        POST {url}/api/v2/message")
+    if settings.default_project:
+        lines.append(f"  project_id:  {DEFAULT_PROJECT_ID}")
+        lines.append(f"  api_key:     {DEFAULT_API_KEY}")
+        lines.append(f"  signing key: {DEFAULT_SIGNING_KEY}")
+    lines.append(f"  control API: {url}/_mock   OpenAPI: {url}/openapi.json")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(env=os.environ, cli=vars(args))
+    except ConfigError as exc:
+        print(f"augnet-mock: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(banner(settings, f"http://{host}:{settings.port}"), flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=settings.access_log,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        log_level="info",
+    )
+    return 0

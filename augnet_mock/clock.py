@@ -1,0 +1,154 @@
+"""The mock's only source of time, and the scheduler for everything that waits.
+
+`RealClock` runs jobs on the event loop when they fall due. `ManualClock` holds
+them until `advance()` is called, then runs each due job in due order and awaits
+it, so a test that advances the clock knows the work of that window is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+Job = Callable[[], Awaitable[None]]
+ErrorHook = Callable[[BaseException], None]
+ClockMode = Literal["real", "manual"]
+
+log = logging.getLogger("augnet_mock.clock")
+
+# A job may schedule follow-ups inside the same window; this bounds one advance so
+# a job that reschedules itself at zero delay cannot spin forever.
+MAX_JOBS_PER_ADVANCE = 100_000
+
+
+def iso(epoch: float) -> str:
+    """ISO-8601 UTC with milliseconds, the timestamp format of every record."""
+    return (
+        datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
+
+
+class ClockError(RuntimeError):
+    """The clock cannot do that in its mode."""
+
+
+class Clock:
+    """What every clock offers. Subclasses decide when jobs run."""
+
+    mode: ClockMode
+
+    def __init__(self, on_error: ErrorHook | None = None) -> None:
+        self._on_error = on_error
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def now_iso(self) -> str:
+        return iso(self.now())
+
+    def schedule(self, delay: float, job: Job) -> None:
+        raise NotImplementedError
+
+    @property
+    def pending(self) -> int:
+        raise NotImplementedError
+
+    async def advance(self, seconds: float) -> int:
+        raise ClockError("the clock is real; only a manual clock can be advanced")
+
+    async def aclose(self) -> None:
+        """Drop whatever is still scheduled."""
+
+    async def _run(self, job: Job) -> None:
+        try:
+            await job()
+        except Exception as exc:  # a failed job must not stop the others
+            log.exception("scheduled job failed")
+            if self._on_error:
+                self._on_error(exc)
+
+
+class RealClock(Clock):
+    mode: ClockMode = "real"
+
+    def __init__(self, on_error: ErrorHook | None = None) -> None:
+        super().__init__(on_error)
+        self._handles: set[asyncio.TimerHandle] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def now(self) -> float:
+        return time.time()
+
+    def schedule(self, delay: float, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            self._handles.discard(handle)
+            task = loop.create_task(self._run(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        handle = loop.call_later(max(0.0, delay), fire)
+        self._handles.add(handle)
+
+    @property
+    def pending(self) -> int:
+        return len(self._handles) + len(self._tasks)
+
+    async def aclose(self) -> None:
+        for handle in list(self._handles):
+            handle.cancel()
+        self._handles.clear()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class ManualClock(Clock):
+    mode: ClockMode = "manual"
+
+    def __init__(self, start: float | None = None, on_error: ErrorHook | None = None) -> None:
+        super().__init__(on_error)
+        self._now = time.time() if start is None else start
+        self._queue: list[tuple[float, int, Job]] = []
+        self._seq = itertools.count()
+        self._advancing = asyncio.Lock()
+
+    def now(self) -> float:
+        return self._now
+
+    def schedule(self, delay: float, job: Job) -> None:
+        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), job))
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    async def advance(self, seconds: float) -> int:
+        """Move time forward, running every job that falls due, in due order."""
+        if seconds < 0:
+            raise ClockError("the clock cannot go backwards")
+        async with self._advancing:
+            target = self._now + seconds
+            ran = 0
+            while self._queue and self._queue[0][0] <= target and ran < MAX_JOBS_PER_ADVANCE:
+                due, _, job = heapq.heappop(self._queue)
+                self._now = max(self._now, due)
+                await self._run(job)
+                ran += 1
+            self._now = max(self._now, target)
+            return ran
+
+    async def aclose(self) -> None:
+        self._queue.clear()
+
+
+def make_clock(mode: ClockMode, on_error: ErrorHook | None = None) -> Clock:
+    return ManualClock(on_error=on_error) if mode == "manual" else RealClock(on_error)

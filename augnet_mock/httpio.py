@@ -1,0 +1,97 @@
+"""Request reading and error rendering shared by every route.
+
+Reading a JSON body checks, in order: the content type (415), the size (413,
+before and while reading, so a chunked upload cannot get around the limit) and
+the JSON itself (400). Errors all render through `error_response`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+
+from .errors import ApiError, error_body
+from .runtime import Runtime
+
+
+def runtime(request: Request) -> Runtime:
+    # Kept on app.state rather than only in lifespan state so that in-process
+    # ASGI clients, which may not run the lifespan, reach the same runtime.
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            too_big = int(declared) > limit
+        except ValueError as exc:
+            raise ApiError(400, "Content-Length is not a number") from exc
+        if too_big:
+            raise ApiError(413, f"request body is over the {limit}-byte limit")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body is over the {limit}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect as exc:
+        raise ApiError(400, "the client went away before sending the whole body") from exc
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise ApiError(400, "request body is empty; expected a JSON object")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "malformed JSON: the body is not valid UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise ApiError(
+            400, f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except ValueError as exc:
+        raise ApiError(400, f"malformed JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, "malformed JSON: nested too deeply") from exc
+
+
+def require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type")
+    if not is_json(content_type):
+        raise ApiError(415, f"Content-Type must be application/json (got {content_type or 'none'})")
+
+
+async def read_json(request: Request, limit: int, *, optional: bool = False) -> Any:
+    """The decoded JSON body; with `optional`, an empty body reads as None."""
+    raw = await read_body(request, limit)
+    if optional and not raw.strip():
+        return None
+    require_json(request)
+    return parse_json(raw)
+
+
+def error_payload(request: Request, err: ApiError) -> dict[str, Any]:
+    return error_body(err.status, err.message, request.url.path, runtime(request).clock.now_iso())
+
+
+def error_response(request: Request, err: ApiError) -> JSONResponse:
+    return JSONResponse(error_payload(request, err), err.status, headers=err.headers)

@@ -1,0 +1,93 @@
+"""A message's progression: queued -> sent -> delivered | undelivered (or -> failed).
+
+Each step is a clock job, recorded on the message's timeline with the clock's
+time and handed to the dispatcher. A `Plan` says how one message will go; the
+defaults come from the project and server, and a scenario rule may change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .clock import Clock
+from .dispatcher import Dispatcher
+from .events import EventBus
+from .store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    send_delay: float
+    delivery_delay: float
+    final_status: str = "delivered"
+    error_code: str | None = None
+    callback_url: str | None = None
+    faults: frozenset[str] = frozenset()
+    drop_statuses: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Who a message's callbacks are about: fixed when the message is accepted."""
+
+    sid: str
+    project_id: str
+    from_: str
+    to: str
+
+
+class Lifecycle:
+    def __init__(
+        self, store: Store, clock: Clock, dispatcher: Dispatcher, events: EventBus
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.events = events
+        self._held: dict[str, list[str]] = {}  # statuses held back by a "reorder" fault
+
+    def start(self, route: Route, plan: Plan) -> None:
+        """Begin a just-stored message's life; its `queued` step is already recorded."""
+        self.clock.schedule(0, lambda: self._callback(route, plan, "queued"))
+        if plan.final_status == "failed":
+            # A failed message never reaches the carrier: queued -> failed.
+            self.clock.schedule(plan.send_delay, lambda: self._step(route, plan, "failed"))
+        else:
+            self.clock.schedule(plan.send_delay, lambda: self._sent(route, plan))
+
+    async def _sent(self, route: Route, plan: Plan) -> None:
+        self.clock.schedule(plan.delivery_delay, lambda: self._step(route, plan, plan.final_status))
+        await self._step(route, plan, "sent")
+
+    async def _step(self, route: Route, plan: Plan, status: str) -> None:
+        code = plan.error_code if status in ("undelivered", "failed") else None
+        record = self.store.set_status(route.sid, status, self.clock.now_iso(), error_code=code)
+        if record is None:
+            return  # cleared or evicted meanwhile: nothing more to tell anyone
+        self.events.publish("status", record)
+        await self._callback(route, plan, status)
+
+    async def _callback(self, route: Route, plan: Plan, status: str) -> None:
+        if plan.callback_url is None or status in plan.drop_statuses:
+            return
+        statuses = [status]
+        if "reorder" in plan.faults:
+            held = self._held.setdefault(route.sid, [])
+            held.append(status)
+            if status not in ("delivered", "undelivered", "failed"):
+                return
+            statuses = list(reversed(self._held.pop(route.sid)))
+        for s in statuses:
+            for _ in range(2 if "duplicate" in plan.faults else 1):
+                await self.dispatcher.notify(
+                    sid=route.sid,
+                    project_id=route.project_id,
+                    status=s,
+                    url=plan.callback_url,
+                    from_=route.from_,
+                    to=route.to,
+                    faults=plan.faults,
+                )
+
+    def reset(self) -> None:
+        self._held.clear()

@@ -1,0 +1,166 @@
+"""The records the store keeps: projects, messages, callback attempts, rejected requests.
+
+Plain dataclasses with a `to_json()` each; the JSON names are the SPEC's camelCase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Augnet's sample credentials (the provider document's curl example), so the seed's
+# example works unchanged against a freshly started mock.
+DEFAULT_PROJECT_ID = "326488d2-f853-4dd6-8610-93f9011ac4e5"
+DEFAULT_API_KEY = "d4uGpkiPxnm8C6yeZEIKSj6AsAcs-W1s"
+DEFAULT_SIGNING_KEY = "augnet-mock-signing-key"  # documented in the README
+DEFAULT_FALLBACK_SENDER = "+441743581416"  # the From of the provider's callback example
+
+FINAL_STATUSES = ("delivered", "undelivered", "failed")
+STATUSES = ("queued", "sent", *FINAL_STATUSES)
+
+
+@dataclass(slots=True)
+class Project:
+    project_id: str
+    api_key: str
+    signing_key: str | None
+    senders: tuple[str, ...] = ()
+    fallback_sender: str = DEFAULT_FALLBACK_SENDER
+    webhook_url: str | None = None
+    inbound_webhook_url: str | None = None
+    smpp_system_id: str = ""
+    smpp_password: str = ""
+    send_delay: float | None = None  # None: the server-wide default
+    delivery_delay: float | None = None
+    created_at: str = ""
+
+    def effective_sender(self, requested: str | None) -> str:
+        """A whitelisted sender goes out as asked; anything else as the fallback."""
+        return requested if requested in self.senders else self.fallback_sender
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "projectId": self.project_id,
+            "apiKey": self.api_key,
+            "signingKey": self.signing_key,
+            "senders": list(self.senders),
+            "fallbackSender": self.fallback_sender,
+            "webhookUrl": self.webhook_url,
+            "inboundWebhookUrl": self.inbound_webhook_url,
+            "smpp": {"systemId": self.smpp_system_id, "password": self.smpp_password},
+            "sendDelay": self.send_delay,
+            "deliveryDelay": self.delivery_delay,
+            "createdAt": self.created_at,
+        }
+
+
+@dataclass(slots=True)
+class CallbackAttempt:
+    id: str
+    sid: str
+    project_id: str
+    status: str  # the SmsStatus this callback reports
+    url: str
+    attempt: int
+    request_headers: dict[str, str]
+    request_body: str
+    at: str
+    response_status: int | None = None
+    error: str | None = None
+    duration_ms: float | None = None
+    redelivery: bool = False
+    fault: str | None = None  # the scenario misbehaviour applied, if any
+
+    @property
+    def ok(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "sid": self.sid,
+            "projectId": self.project_id,
+            "status": self.status,
+            "url": self.url,
+            "attempt": self.attempt,
+            "requestHeaders": dict(self.request_headers),
+            "requestBody": self.request_body,
+            "at": self.at,
+            "responseStatus": self.response_status,
+            "error": self.error,
+            "ok": self.ok,
+            "durationMs": self.duration_ms,
+            "redelivery": self.redelivery,
+            "fault": self.fault,
+        }
+
+
+@dataclass(slots=True)
+class Message:
+    sid: str
+    project_id: str
+    to: str
+    from_: str
+    requested_from: str | None
+    body: str
+    encoding: str
+    segments: int
+    parts: tuple[str, ...]
+    status_callback: str | None
+    created_at: str
+    created_epoch: float
+    status: str = "queued"
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    callbacks: list[CallbackAttempt] = field(default_factory=list)
+    scenario: str | None = None
+    error_code: str | None = None
+    batch_id: str | None = None
+
+    def to_json(self, *, with_callbacks: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "sid": self.sid,
+            "projectId": self.project_id,
+            "to": self.to,
+            "from": self.from_,
+            "requestedFrom": self.requested_from,
+            "body": self.body,
+            "encoding": self.encoding,
+            "segments": self.segments,
+            "parts": list(self.parts),
+            "status": self.status,
+            "errorCode": self.error_code,
+            "statusCallback": self.status_callback,
+            "timeline": [dict(step) for step in self.timeline],
+            "scenario": self.scenario,
+            "batchId": self.batch_id,
+            "createdAt": self.created_at,
+        }
+        if with_callbacks:
+            data["callbacks"] = [a.to_json() for a in self.callbacks]
+        return data
+
+
+@dataclass(slots=True)
+class RejectedRequest:
+    id: str
+    at: str
+    method: str
+    path: str
+    status: int
+    error: dict[str, Any]
+    project_id: str | None = None
+    scenario: str | None = None
+    body: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "error": self.error,
+            "projectId": self.project_id,
+            "scenario": self.scenario,
+            "body": self.body,
+        }

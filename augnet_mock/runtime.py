@@ -1,0 +1,166 @@
+"""The running mock: the store, clock, events, dispatcher and lifecycle, wired once.
+
+`create_app` builds one `Runtime` and hands it to every route; the pytest plugin
+and in-process clients reach the same object through `app.state.runtime`. The
+send path that REST (and later SMPP) share lives here, free of HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from .clock import Clock, make_clock
+from .dispatcher import Dispatcher
+from .events import EventBus
+from .lifecycle import Lifecycle, Plan, Route
+from .models import Message, Project, RejectedRequest
+from .scenarios import Rule, SendContext, builtin_rules, chaos_rules, parse_rule
+from .segmentation import Segmentation
+from .settings import Settings
+from .store import Store
+
+log = logging.getLogger("augnet_mock")
+MAX_SERVER_ERRORS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    """A validated send, whichever API it came through."""
+
+    to: str
+    body: str
+    requested_from: str | None
+    status_callback: str | None
+    segmentation: Segmentation
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.errors: list[str] = []  # failures inside the server, for the pytest plugin
+        self.store = Store(max_messages=settings.max_messages)
+        self.events = EventBus()
+        self.clock: Clock = make_clock(settings.clock, on_error=self.record_error)
+        self.dispatcher = Dispatcher(
+            self.store,
+            self.clock,
+            self.events,
+            attempts=settings.callback_attempts,
+            backoff=settings.callback_backoff,
+            timeout=settings.callback_timeout,
+        )
+        self.lifecycle = Lifecycle(self.store, self.clock, self.dispatcher, self.events)
+        self.rng = random.Random(settings.seed)
+        self.fallback_rules = builtin_rules() + chaos_rules(
+            settings.chaos_api_errors, settings.chaos_undelivered
+        )
+        self.store.reset(settings.startup_projects(), self._startup_rules())
+
+    def _startup_rules(self) -> list[Rule]:
+        # Parsed afresh each time, so `times` counters never outlive a reset.
+        return [parse_rule(spec, source="config") for spec in self.settings.scenarios]
+
+    def record_error(self, exc: BaseException) -> None:
+        self.errors.append(f"{type(exc).__name__}: {exc}")
+        del self.errors[:-MAX_SERVER_ERRORS]
+
+    def pick_rule(self, project_id: str, req: SendRequest) -> Rule | None:
+        """The scenario rule this send triggers, if any (user rules, then built-ins)."""
+        send = SendContext(project_id, req.to, req.requested_from, req.body)
+        return self.store.fire_rule(send, self.rng, self.fallback_rules)
+
+    def accept(self, project: Project, req: SendRequest, rule: Rule | None) -> Message:
+        """Record a valid send and start its lifecycle."""
+        now = self.clock.now()
+        at = self.clock.now_iso()
+        seg = req.segmentation
+        message = Message(
+            sid=str(uuid.uuid1()),
+            project_id=project.project_id,
+            to=req.to,
+            from_=project.effective_sender(req.requested_from),
+            requested_from=req.requested_from,
+            body=req.body,
+            encoding=seg.encoding,
+            segments=seg.segments,
+            parts=seg.parts,
+            status_callback=req.status_callback,
+            created_at=at,
+            created_epoch=now,
+            timeline=[{"status": "queued", "at": at}],
+            scenario=rule.label if rule else None,
+        )
+        self.store.add_message(message)
+        self.events.publish("message", message.to_json())
+        self.lifecycle.start(
+            Route(message.sid, project.project_id, message.from_, message.to),
+            self._plan(project, req, rule),
+        )
+        return message
+
+    def _plan(self, project: Project, req: SendRequest, rule: Rule | None) -> Plan:
+        s = self.settings
+        effect = rule.effect if rule else None
+        send_delay = project.send_delay if project.send_delay is not None else s.send_delay
+        delivery = (
+            project.delivery_delay if project.delivery_delay is not None else s.delivery_delay
+        )
+        if effect and effect.send_delay is not None:
+            send_delay = effect.send_delay
+        if effect and effect.delivery_delay is not None:
+            delivery = effect.delivery_delay
+        return Plan(
+            send_delay=send_delay,
+            delivery_delay=delivery,
+            final_status=(effect.final_status if effect and effect.final_status else "delivered"),
+            error_code=effect.error_code if effect else None,
+            callback_url=req.status_callback or project.webhook_url,
+            faults=effect.callback if effect else frozenset(),
+            drop_statuses=effect.drop_statuses if effect else frozenset(),
+        )
+
+    def reject(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        error: dict[str, Any],
+        project_id: str | None,
+        rule: Rule | None,
+        body: bytes,
+    ) -> None:
+        rejected = RejectedRequest(
+            id=uuid.uuid4().hex[:16],
+            at=self.clock.now_iso(),
+            method=method,
+            path=path,
+            status=status,
+            error=error,
+            project_id=project_id,
+            scenario=rule.label if rule else None,
+            body=body[:2048].decode("utf-8", "replace"),
+        )
+        self.store.add_rejected(rejected)
+        self.events.publish("rejected", rejected.to_json())
+
+    async def reset(self) -> None:
+        """Everything back to the startup state (projects, rules, clock jobs, seed)."""
+        await self.clock.aclose()
+        self.dispatcher.reset()
+        self.lifecycle.reset()
+        self.rng.seed(self.settings.seed)
+        for rule in self.fallback_rules:
+            rule.hits = 0
+        self.errors.clear()
+        self.store.reset(self.settings.startup_projects(), self._startup_rules())
+        self.events.publish("reset", {})
+
+    async def aclose(self) -> None:
+        self.events.close()
+        await self.clock.aclose()
+        await self.dispatcher.aclose()

@@ -1,0 +1,265 @@
+"""The one owner of the mock's state: projects, messages, callback attempts,
+rejected requests and scenario rules.
+
+It knows nothing of HTTP or time. Every public method takes the lock, so the
+store is safe to share between the event loop and other threads (the pytest
+plugin's server thread, in-process clients). Reads return JSON snapshots, never
+live records, so callers cannot change state behind the lock.
+"""
+
+from __future__ import annotations
+
+import hmac
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .models import CallbackAttempt, Message, Project, RejectedRequest
+from .scenarios import Rule, SendContext, choose
+
+T = TypeVar("T")
+
+DEFAULT_MAX_MESSAGES = 10_000
+DEFAULT_MAX_REJECTED = 1_000
+
+
+class Conflict(ValueError):
+    """The record already exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    project_id: str | None = None
+    to: str | None = None
+    from_: str | None = None
+    status: str | None = None
+    batch_id: str | None = None
+    since: float | None = None  # epoch seconds, inclusive
+
+    def matches(self, m: Message) -> bool:
+        return (
+            (self.project_id is None or m.project_id == self.project_id)
+            and (self.to is None or m.to == self.to)
+            and (self.from_ is None or m.from_ == self.from_)
+            and (self.status is None or m.status == self.status)
+            and (self.batch_id is None or m.batch_id == self.batch_id)
+            and (self.since is None or m.created_epoch >= self.since)
+        )
+
+
+class Store:
+    def __init__(
+        self,
+        *,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
+        max_rejected: int = DEFAULT_MAX_REJECTED,
+    ) -> None:
+        self.max_messages = max_messages
+        self.max_rejected = max_rejected
+        self._lock = threading.RLock()
+        self._projects: dict[str, Project] = {}
+        self._messages: OrderedDict[str, Message] = OrderedDict()
+        self._attempts: dict[str, CallbackAttempt] = {}
+        self._rejected: OrderedDict[str, RejectedRequest] = OrderedDict()
+        self._rules: list[Rule] = []
+
+    # -- projects ---------------------------------------------------------------
+
+    def add_project(self, project: Project) -> dict[str, Any]:
+        with self._lock:
+            if project.project_id in self._projects:
+                raise Conflict(f"project {project.project_id!r} already exists")
+            self._projects[project.project_id] = project
+            return project.to_json()
+
+    def project(self, project_id: str) -> Project | None:
+        """The live project record; projects are not mutated after creation."""
+        with self._lock:
+            return self._projects.get(project_id)
+
+    def projects(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [p.to_json() for p in self._projects.values()]
+
+    def delete_project(self, project_id: str) -> bool:
+        """Delete a project together with its messages."""
+        with self._lock:
+            if self._projects.pop(project_id, None) is None:
+                return False
+            self._drop_messages(lambda m: m.project_id == project_id)
+            return True
+
+    def authenticate(self, project_id: str, api_key: str) -> Project | None:
+        """The project, if the key matches; compared in constant time either way."""
+        with self._lock:
+            project = self._projects.get(project_id)
+        expected = project.api_key if project else "\0" * max(len(api_key), 1)
+        ok = hmac.compare_digest(expected.encode(), api_key.encode())
+        return project if ok and project else None
+
+    # -- messages ---------------------------------------------------------------
+
+    def add_message(self, message: Message) -> None:
+        with self._lock:
+            self._messages[message.sid] = message
+            while len(self._messages) > self.max_messages:
+                _, evicted = self._messages.popitem(last=False)
+                self._forget_attempts(evicted)
+
+    def message(self, sid: str) -> dict[str, Any] | None:
+        with self._lock:
+            m = self._messages.get(sid)
+            return m.to_json() if m else None
+
+    def messages(self, flt: MessageFilter = MessageFilter()) -> list[dict[str, Any]]:
+        with self._lock:
+            return [m.to_json() for m in self._messages.values() if flt.matches(m)]
+
+    def message_count(self) -> int:
+        with self._lock:
+            return len(self._messages)
+
+    def clear_messages(self, project_id: str | None = None) -> int:
+        with self._lock:
+            return self._drop_messages(lambda m: project_id is None or m.project_id == project_id)
+
+    def update_message(self, sid: str, change: Callable[[Message], T]) -> T | None:
+        """Apply `change` to the live record under the lock; None if it is gone."""
+        with self._lock:
+            m = self._messages.get(sid)
+            return change(m) if m else None
+
+    def set_status(
+        self, sid: str, status: str, at: str, *, error_code: str | None = None
+    ) -> dict[str, Any] | None:
+        def change(m: Message) -> dict[str, Any]:
+            m.status = status
+            step: dict[str, Any] = {"status": status, "at": at}
+            if error_code is not None:
+                m.error_code = error_code
+                step["errorCode"] = error_code
+            m.timeline.append(step)
+            return m.to_json(with_callbacks=False)
+
+        return self.update_message(sid, change)
+
+    def _drop_messages(self, doomed: Callable[[Message], bool]) -> int:
+        sids = [sid for sid, m in self._messages.items() if doomed(m)]
+        for sid in sids:
+            self._forget_attempts(self._messages.pop(sid))
+        return len(sids)
+
+    def _forget_attempts(self, message: Message) -> None:
+        for attempt in message.callbacks:
+            self._attempts.pop(attempt.id, None)
+
+    # -- callback attempts ------------------------------------------------------
+
+    def add_attempt(self, attempt: CallbackAttempt) -> dict[str, Any]:
+        """Journal an attempt on its message; dropped if the message is gone."""
+        with self._lock:
+            m = self._messages.get(attempt.sid)
+            if m is not None:
+                m.callbacks.append(attempt)
+                self._attempts[attempt.id] = attempt
+            return attempt.to_json()
+
+    def attempt(self, attempt_id: str) -> CallbackAttempt | None:
+        with self._lock:
+            return self._attempts.get(attempt_id)
+
+    def attempts(
+        self,
+        *,
+        project_id: str | None = None,
+        sid: str | None = None,
+        status: str | None = None,
+        ok: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                a.to_json()
+                for a in self._attempts.values()
+                if (project_id is None or a.project_id == project_id)
+                and (sid is None or a.sid == sid)
+                and (status is None or a.status == status)
+                and (ok is None or a.ok == ok)
+            ]
+
+    # -- rejected requests ------------------------------------------------------
+
+    def add_rejected(self, rejected: RejectedRequest) -> None:
+        with self._lock:
+            self._rejected[rejected.id] = rejected
+            while len(self._rejected) > self.max_rejected:
+                self._rejected.popitem(last=False)
+
+    def rejected(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                r.to_json()
+                for r in self._rejected.values()
+                if project_id is None or r.project_id == project_id
+            ]
+
+    # -- scenario rules ---------------------------------------------------------
+
+    def add_rule(self, rule: Rule) -> dict[str, Any]:
+        with self._lock:
+            if any(r.id == rule.id for r in self._rules):
+                raise Conflict(f"scenario {rule.id!r} already exists")
+            self._rules.append(rule)
+            return rule.to_json()
+
+    def rules(self) -> list[Rule]:
+        """The live rules, first match first."""
+        with self._lock:
+            return list(self._rules)
+
+    def rules_json(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r.to_json() for r in self._rules]
+
+    def delete_rule(self, rule_id: str) -> bool:
+        with self._lock:
+            before = len(self._rules)
+            self._rules = [r for r in self._rules if r.id != rule_id]
+            return len(self._rules) != before
+
+    def clear_rules(self) -> int:
+        with self._lock:
+            count = len(self._rules)
+            self._rules = []
+            return count
+
+    def fire_rule(
+        self, send: SendContext, rng: random.Random, fallbacks: Iterable[Rule] = ()
+    ) -> Rule | None:
+        """Pick the first matching rule (user rules, then `fallbacks`) and count the hit.
+
+        Matching and counting happen under one lock so a `times` limit is exact
+        even when sends race.
+        """
+        with self._lock:
+            rule = choose([*self._rules, *fallbacks], send, rng)
+            if rule is None:
+                return None
+            rule.hits += 1
+            if rule.remaining is not None:
+                rule.remaining -= 1
+                if rule.remaining == 0:
+                    self._rules = [r for r in self._rules if r is not rule]
+            return rule
+
+    # -- whole-store ------------------------------------------------------------
+
+    def reset(self, projects: Iterable[Project], rules: Iterable[Rule]) -> None:
+        with self._lock:
+            self._projects = {p.project_id: p for p in projects}
+            self._messages.clear()
+            self._attempts.clear()
+            self._rejected.clear()
+            self._rules = list(rules)
