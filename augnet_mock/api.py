@@ -23,7 +23,14 @@ from .runtime import Runtime, SendRequest
 from .scenarios import Rule
 from .segmentation import segment
 from .store import Store
-from .validation import FieldError, optional_url, phone_number, require_string, sender
+from .validation import (
+    FieldError,
+    optional_url,
+    phone_number,
+    require_string,
+    sender,
+    type_name,
+)
 
 SEND_FIELDS = ("to", "body", "from", "statusCallback")
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="augnet"'}
@@ -65,7 +72,8 @@ def authenticate(request: Request, store: Store) -> Project:
 def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
     """Validate a send body (SPEC §1.2); unknown fields are ignored."""
     if not isinstance(payload, dict):
-        raise FieldError("body", "request body must be a JSON object")
+        # Not "body": that is also the name of the message text field.
+        raise FieldError("request body", f"must be a JSON object, got {type_name(payload)}")
     for key in ("to", "body"):
         if key not in payload or payload[key] is None:
             raise FieldError(key, "is required")
@@ -133,6 +141,22 @@ async def send_message(request: Request) -> Response:
         if rule is not None:
             dropped = await apply_api_effects(request, rt, rule)
             if dropped is not None:
+                # Logged like any rejection, so the drop and its rule are traceable.
+                rt.reject(
+                    method=request.method,
+                    path=request.url.path,
+                    status=None,
+                    error={
+                        "timestamp": rt.clock.now_iso(),
+                        "status": None,
+                        "error": "Connection dropped",
+                        "message": f"scenario {rule.label}: closed with no response",
+                        "path": request.url.path,
+                    },
+                    project_id=project.project_id,
+                    rule=rule,
+                    body=raw,
+                )
                 return dropped
         message = rt.accept(project, req, rule)
         return JSONResponse({"sid": message.sid})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -17,6 +18,7 @@ from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
 from .settings import Settings
 
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
+EXIT_STARTUP = 3  # uvicorn's STARTUP_FAILURE, as `uvicorn.run` would exit
 
 # uvicorn waits this long for open streams (SSE) to end before shutting down anyway.
 GRACEFUL_SHUTDOWN = 2
@@ -60,9 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"augnet-mock: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(banner(settings, f"http://{host}:{settings.port}"), flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -70,4 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
         log_level="info",
     )
-    return 0
+    # Bind before printing the banner, so `--port 0` shows the port actually picked.
+    sock = config.bind_socket()  # on failure uvicorn logs the error and exits with status 3
+    port = sock.getsockname()[1]
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(banner(settings, f"http://{host}:{port}"), flush=True)
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
+    return 0 if server.started else EXIT_STARTUP

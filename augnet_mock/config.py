@@ -101,7 +101,7 @@ def _bool(key: str, raw: Any) -> bool:
 OPTIONS: tuple[Option, ...] = (
     Option("host", _text, "address to listen on (default 127.0.0.1)"),
     Option("port", _int(0, 65535), "HTTP port (default 8080; 0 picks a free one)"),
-    Option("smpp_port", _int(0, 65535), "SMPP port (default 2775)"),
+    Option("smpp_port", _int(0, 65535), "SMPP port (2775; reserved, no SMPP server yet)"),
     Option("clock", _clock, "real (default) or manual: manual time moves only when advanced"),
     Option("seed", _int(0), "seed for scenario probabilities and chaos, for repeatable runs"),
     Option("max_messages", _int(1), "messages kept before the oldest are evicted (10000)"),
@@ -129,6 +129,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config: cannot read {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config: {path} is not valid TOML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 (TOML 1.0 §Spec); tomllib lets the decode error escape.
+        raise ConfigError(f"config: {path} is not UTF-8 text: {exc.reason}") from exc
     for key in data:
         if key not in CONFIG_SECTIONS:
             raise ConfigError(

@@ -89,8 +89,15 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     return parse_json(raw)
 
 
+def _printable(text: str) -> str:
+    # A message may quote client input (an unknown key, say) holding an unpaired
+    # surrogate, which cannot be encoded as UTF-8; escape it instead of failing.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_payload(request: Request, err: ApiError) -> dict[str, Any]:
-    return error_body(err.status, err.message, request.url.path, runtime(request).clock.now_iso())
+    now = runtime(request).clock.now_iso()
+    return error_body(err.status, _printable(err.message), _printable(request.url.path), now)
 
 
 def error_response(request: Request, err: ApiError) -> JSONResponse:

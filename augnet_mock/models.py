@@ -115,6 +115,7 @@ class Message:
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    units: tuple[int, ...] = ()  # septets (GSM-7) or UTF-16 units (UCS-2) per part
 
     def to_json(self, *, with_callbacks: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -127,6 +128,7 @@ class Message:
             "encoding": self.encoding,
             "segments": self.segments,
             "parts": list(self.parts),
+            "units": list(self.units),
             "status": self.status,
             "errorCode": self.error_code,
             "statusCallback": self.status_callback,
@@ -146,7 +148,7 @@ class RejectedRequest:
     at: str
     method: str
     path: str
-    status: int
+    status: int | None  # None: a scenario dropped the connection, so nothing was answered
     error: dict[str, Any]
     project_id: str | None = None
     scenario: str | None = None

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from .clock import Clock, make_clock
+from .clock import Clock, iso, make_clock
 from .dispatcher import Dispatcher
 from .events import EventBus
 from .lifecycle import Lifecycle, Plan, Route
@@ -76,7 +76,7 @@ class Runtime:
     def accept(self, project: Project, req: SendRequest, rule: Rule | None) -> Message:
         """Record a valid send and start its lifecycle."""
         now = self.clock.now()
-        at = self.clock.now_iso()
+        at = iso(now)  # the same instant, so `since=<createdAt>` always finds the message
         seg = req.segmentation
         message = Message(
             sid=str(uuid.uuid1()),
@@ -88,6 +88,7 @@ class Runtime:
             encoding=seg.encoding,
             segments=seg.segments,
             parts=seg.parts,
+            units=seg.units,
             status_callback=req.status_callback,
             created_at=at,
             created_epoch=now,
@@ -128,7 +129,7 @@ class Runtime:
         *,
         method: str,
         path: str,
-        status: int,
+        status: int | None,
         error: dict[str, Any],
         project_id: str | None,
         rule: Rule | None,

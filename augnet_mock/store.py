@@ -84,6 +84,15 @@ class Store:
         with self._lock:
             return [p.to_json() for p in self._projects.values()]
 
+    def replace_project(self, project: Project) -> dict[str, Any] | None:
+        """Swap in a new record for an existing project (records are replaced, never
+        mutated, so holders of the old one keep a consistent view); None if it is gone."""
+        with self._lock:
+            if project.project_id not in self._projects:
+                return None
+            self._projects[project.project_id] = project
+            return project.to_json()
+
     def delete_project(self, project_id: str) -> bool:
         """Delete a project together with its messages."""
         with self._lock:

@@ -47,6 +47,12 @@ def type_name(value: object) -> str:
 def require_string(field: str, value: Any) -> str:
     if not isinstance(value, str):
         raise FieldError(field, f"must be a string, got {type_name(value)}")
+    try:
+        # JSON can carry an unpaired "\ud83d" escape; such a string cannot be written out
+        # as UTF-8 again, so storing it would break every later read of the record.
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FieldError(field, "must be valid Unicode text: it has an unpaired surrogate") from exc
     return value
 
 
