@@ -13,7 +13,6 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import httpx2
 
@@ -64,10 +63,14 @@ def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str
 
 
 def request_target(url: str) -> tuple[str, str]:
-    """(host, path?query) as the receiver will see them in Host and the request line."""
-    parts = urlsplit(url)
-    path = parts.path or "/"
-    return parts.netloc, f"{path}?{parts.query}" if parts.query else path
+    """(host, path?query) as the receiver will see them in Host and the request line.
+
+    Parsed by httpx2 itself, so what is signed is what goes on the wire: it
+    percent-encodes non-ASCII and some punctuation, keeps an empty "?", drops the
+    default port and never puts userinfo in Host.
+    """
+    parsed = httpx2.URL(url)
+    return parsed.netloc.decode("ascii"), parsed.raw_path.decode("ascii")
 
 
 class Dispatcher:
@@ -126,12 +129,15 @@ class Dispatcher:
         from_: str,
         to: str,
         faults: frozenset[str] = frozenset(),
+        copies: int = 1,
     ) -> None:
-        """Queue a status callback behind the message's earlier ones and drain."""
+        """Queue a status callback (`copies` times, for the duplicate fault) and drain."""
         body = callback_body(sid=sid, status=status, project_id=project_id, from_=from_, to=to)
         outbox = self._outboxes.setdefault(sid, Outbox())
-        # Append before any await: this is what keeps a message's callbacks in order.
-        outbox.queue.append(Pending(sid, project_id, status, url, body, faults))
+        # Append before any await: this is what keeps a message's callbacks in order
+        # (and keeps duplicates together, ahead of a later status that fires meanwhile).
+        for _ in range(copies):
+            outbox.queue.append(Pending(sid, project_id, status, url, body, faults))
         if not outbox.draining:
             await self._drain(sid)
 
@@ -202,16 +208,20 @@ class Dispatcher:
         return headers, fault
 
     async def _attempt(self, pending: Pending, *, redelivery: bool = False) -> CallbackAttempt:
-        headers, fault = self._headers(pending)
         at = self.clock.now_iso()
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
         try:
+            headers, fault = self._headers(pending)
             response = await self.client.post(pending.url, content=pending.body, headers=headers)
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"receiver answered {status_code}"
+        except httpx2.InvalidURL as exc:
+            # The send API accepts a few URLs httpx2 cannot send (e.g. DEL, bad IDNA):
+            # journal the failure instead of failing the clock job silently.
+            headers, fault, error = {}, None, f"InvalidURL: {exc}"
         except httpx2.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         if "neverAcknowledged" in pending.faults:

@@ -63,31 +63,36 @@ class Lifecycle:
         code = plan.error_code if status in ("undelivered", "failed") else None
         record = self.store.set_status(route.sid, status, self.clock.now_iso(), error_code=code)
         if record is None:
+            self._held.pop(route.sid, None)  # statuses a "reorder" fault was holding back
             return  # cleared or evicted meanwhile: nothing more to tell anyone
         self.events.publish("status", record)
         await self._callback(route, plan, status)
 
     async def _callback(self, route: Route, plan: Plan, status: str) -> None:
-        if plan.callback_url is None or status in plan.drop_statuses:
+        if plan.callback_url is None:
             return
         statuses = [status]
         if "reorder" in plan.faults:
+            # Hold statuses until the final one, then post them last-first. Dropped
+            # statuses are skipped below, so dropping the final one cannot strand the rest.
             held = self._held.setdefault(route.sid, [])
             held.append(status)
             if status not in ("delivered", "undelivered", "failed"):
                 return
             statuses = list(reversed(self._held.pop(route.sid)))
         for s in statuses:
-            for _ in range(2 if "duplicate" in plan.faults else 1):
-                await self.dispatcher.notify(
-                    sid=route.sid,
-                    project_id=route.project_id,
-                    status=s,
-                    url=plan.callback_url,
-                    from_=route.from_,
-                    to=route.to,
-                    faults=plan.faults,
-                )
+            if s in plan.drop_statuses:
+                continue
+            await self.dispatcher.notify(
+                sid=route.sid,
+                project_id=route.project_id,
+                status=s,
+                url=plan.callback_url,
+                from_=route.from_,
+                to=route.to,
+                faults=plan.faults,
+                copies=2 if "duplicate" in plan.faults else 1,
+            )
 
     def reset(self) -> None:
         self._held.clear()
