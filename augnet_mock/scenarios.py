@@ -150,7 +150,9 @@ def _matcher(path: str, value: Any) -> Matcher:
         raise FieldError(path, 'must be a string or one of {"exact"|"glob"|"regex": "..."}')
     kind, pattern = next(iter(spec.items()))
     if kind not in MATCH_KINDS:
-        raise FieldError(f"{path}.{kind}", f"unknown match kind; expected one of {MATCH_KINDS}")
+        raise FieldError(
+            f"{path}.{kind}", f"unknown match kind; expected one of {', '.join(MATCH_KINDS)}"
+        )
     pattern = require_string(f"{path}.{kind}", pattern)
     if kind != "regex":
         return Matcher(kind, pattern)
@@ -210,10 +212,14 @@ def parse_effect(value: Any, path: str = "effect") -> Effect:
         raise FieldError(path, "must name at least one effect")
     final = spec.get("finalStatus")
     if final is not None and final not in FINAL_FAULT_STATUSES:
-        raise FieldError(f"{path}.finalStatus", f"must be one of {FINAL_FAULT_STATUSES}")
+        raise FieldError(f"{path}.finalStatus", f"must be one of {', '.join(FINAL_FAULT_STATUSES)}")
     error_code = spec.get("errorCode")
     if error_code is not None:
-        error_code = str(require_string(f"{path}.errorCode", error_code))
+        error_code = require_string(f"{path}.errorCode", error_code)
+        if final is None:
+            # An error code only shows on an undelivered or failed status; alone it would
+            # silently do nothing.
+            raise FieldError(f"{path}.errorCode", "needs finalStatus undelivered or failed")
     drop = spec.get("dropConnection", False)
     if not isinstance(drop, bool):
         raise FieldError(f"{path}.dropConnection", f"must be a boolean, got {type_name(drop)}")
