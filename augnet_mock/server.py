@@ -6,6 +6,7 @@ thread runs its own event loop; everything else talks to it over HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from types import TracebackType
@@ -43,6 +44,8 @@ class LiveServer:
         self._thread: threading.Thread | None = None
         self.host = host
         self.port = port
+        # The loop that serves the app; in-process transports hand requests to it.
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
@@ -62,6 +65,7 @@ class LiveServer:
                 raise RuntimeError("augnet-mock server did not start")
             time.sleep(0.005)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.loop = self._server.servers[0].get_loop()
         return self
 
     def stop(self) -> None:

@@ -1,1 +1,273 @@
-"""plugin"""
+"""The pytest plugin: fixtures and a marker wired to `augnet_mock.AugnetMock`.
+
+Wiring only; the work is done by `augnet_mock.handle` and `augnet_mock.server`.
+Loaded through the `pytest11` entry point, so installing augnet-mock is enough.
+
+Fixtures (all overridable):
+    augnet                 the handle: a fresh project per test, deleted after it
+    augnet_project_config  the JSON body that creates that project ({} by default)
+    augnet_settings        Settings of the in-thread session server
+    augnet_server          the in-thread session server (a LiveServer), started on first use
+    augnet_url             the external server's URL (--augnet-url / AUGNET_MOCK_URL), or None
+Marker:
+    @pytest.mark.augnet(clock="manual", seed=7, scenarios=[...], strict_callbacks=True,
+                        settings={"callback_attempts": 2})
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+import httpx2
+import pytest
+
+from augnet_mock.handle import AugnetError, AugnetMock, fast_settings
+from augnet_mock.server import LiveServer
+from augnet_mock.settings import Settings
+
+T = TypeVar("T")
+ENV_URL = "AUGNET_MOCK_URL"
+MARKER_OPTIONS = ("clock", "seed", "scenarios", "strict_callbacks", "settings")
+MARKER_HELP = (
+    "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None): "
+    "configure the augnet-mock fixture for this test; clock, seed and settings give the "
+    "test a dedicated server started with them"
+)
+
+
+@dataclass
+class _Resources:
+    """What the session started, so pytest_sessionfinish can stop whatever is left."""
+
+    servers: list[LiveServer] = field(default_factory=list)
+    clients: dict[str, httpx2.Client] = field(default_factory=dict)
+
+    def client(self, target: str | LiveServer) -> httpx2.Client:
+        # One control client per server, shared by every test's handle.
+        url = target if isinstance(target, str) else target.url
+        if url not in self.clients:
+            self.clients[url] = AugnetMock.control_client(target)
+        return self.clients[url]
+
+
+_RESOURCES = pytest.StashKey[_Resources]()
+
+
+@dataclass(frozen=True)
+class _Options:
+    clock: str | None = None
+    seed: int | None = None
+    scenarios: tuple[Any, ...] = ()
+    strict_callbacks: bool = False
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def server_overrides(self, base: Settings) -> dict[str, Any]:
+        """Settings this test needs that the session server does not have."""
+        wanted = dict(self.settings)
+        if self.clock is not None:
+            wanted["clock"] = self.clock
+        if self.seed is not None:
+            wanted["seed"] = self.seed
+        return {k: v for k, v in wanted.items() if getattr(base, k, object()) != v}
+
+
+def _options(node: pytest.Item) -> _Options:
+    """The augnet markers on this test, closest winning (function over class over module)."""
+    merged: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("augnet"))):
+        if marker.args:
+            pytest.fail("@pytest.mark.augnet takes keyword arguments only", pytrace=False)
+        merged |= marker.kwargs
+    unknown = sorted(set(merged) - set(MARKER_OPTIONS))
+    if unknown:
+        pytest.fail(
+            f"@pytest.mark.augnet: unknown option(s) {', '.join(unknown)}; "
+            f"expected {', '.join(MARKER_OPTIONS)}",
+            pytrace=False,
+        )
+    if merged.get("clock") not in (None, "real", "manual"):
+        pytest.fail(
+            f"@pytest.mark.augnet: clock must be 'real' or 'manual', got {merged['clock']!r}",
+            pytrace=False,
+        )
+    scenarios = merged.get("scenarios", ())
+    if isinstance(scenarios, str | dict):
+        scenarios = (scenarios,)
+    return _Options(
+        clock=merged.get("clock"),
+        seed=merged.get("seed"),
+        scenarios=tuple(scenarios),
+        strict_callbacks=bool(merged.get("strict_callbacks", False)),
+        settings=dict(merged.get("settings") or {}),
+    )
+
+
+def _start_server(config: pytest.Config, settings: Settings) -> LiveServer:
+    server = LiveServer(settings).start()
+    config.stash[_RESOURCES].servers.append(server)
+    return server
+
+
+def _stop_server(config: pytest.Config, server: LiveServer) -> None:
+    resources = config.stash[_RESOURCES]
+    client = resources.clients.pop(server.url, None)
+    if client is not None:
+        client.close()
+    server.stop()
+    if server in resources.servers:
+        resources.servers.remove(server)
+
+
+# -- hooks ------------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("augnet", "augnet-mock")
+    group.addoption(
+        "--augnet-url",
+        dest="augnet_url",
+        default=None,
+        metavar="URL",
+        help=f"drive an already-running augnet-mock at URL instead of an in-thread one "
+        f"(env {ENV_URL})",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    config.stash[_RESOURCES] = _Resources()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop whatever the fixtures left running (an interrupted session, say)."""
+    resources = session.config.stash.get(_RESOURCES, None)
+    if resources is None:
+        return
+    for server in resources.servers:
+        server.stop()
+    resources.servers.clear()
+    for client in resources.clients.values():
+        client.close()
+    resources.clients.clear()
+
+
+# -- fixtures ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def augnet_url(pytestconfig: pytest.Config) -> str | None:
+    """The external augnet-mock to drive (--augnet-url, else AUGNET_MOCK_URL), or None."""
+    url: str | None = pytestconfig.getoption("augnet_url") or os.environ.get(ENV_URL) or None
+    return url.rstrip("/") if url else None
+
+
+@pytest.fixture(scope="session")
+def augnet_settings() -> Settings:
+    """Settings of the in-thread server: fast lifecycles (~20 ms to delivered)."""
+    return fast_settings()
+
+
+@pytest.fixture(scope="session")
+def augnet_server(
+    pytestconfig: pytest.Config, augnet_url: str | None, augnet_settings: Settings
+) -> Iterator[LiveServer]:
+    """The in-thread server shared by the session: 127.0.0.1, a free port."""
+    if augnet_url:
+        pytest.skip(f"augnet_server is the in-thread server; tests are using {augnet_url}")
+    server = _start_server(pytestconfig, augnet_settings)
+    yield server
+    _stop_server(pytestconfig, server)
+
+
+@pytest.fixture
+def augnet_project_config() -> dict[str, Any]:
+    """The body of POST /_mock/projects for each test's project; {} generates it all."""
+    return {}
+
+
+@pytest.fixture
+def augnet(
+    request: pytest.FixtureRequest,
+    augnet_url: str | None,
+    augnet_settings: Settings,
+    augnet_project_config: dict[str, Any],
+) -> Iterator[AugnetMock]:
+    """A handle on a fresh project of the mock, deleted after the test."""
+    config = request.config
+    options = _options(request.node)
+    overrides = options.server_overrides(augnet_settings)
+    dedicated: LiveServer | None = None
+    target: str | LiveServer
+    if augnet_url:
+        _skip_unless_external_fits(config, augnet_url, options, overrides)
+        target = augnet_url
+    elif overrides:
+        # A clock or seed is server-wide: this test gets a server of its own.
+        settings = _attempt(
+            "@pytest.mark.augnet(settings=...)",
+            lambda: dataclasses.replace(augnet_settings, **overrides),
+        )
+        target = dedicated = _start_server(config, settings)
+    else:
+        target = request.getfixturevalue("augnet_server")
+    try:
+        handle = _attempt(
+            "",
+            lambda: AugnetMock.create(
+                target,
+                augnet_project_config,
+                client=config.stash[_RESOURCES].client(target),
+                strict_callbacks=options.strict_callbacks,
+            ),
+        )
+        try:
+            for spec in options.scenarios:
+                _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
+            yield handle
+            _attempt("", handle.check)
+        finally:
+            handle.close()
+    finally:
+        if dedicated is not None:
+            _stop_server(config, dedicated)
+
+
+def _attempt(context: str, action: Callable[[], T]) -> T:
+    """action(), or a test failure that shows the message alone: a traceback into this
+    fixture would only distract from what went wrong."""
+    try:
+        return action()
+    except (AssertionError, AugnetError, TypeError, ValueError) as exc:
+        message = f"{context}: {exc}" if context else str(exc)
+    pytest.fail(message, pytrace=False)
+
+
+def _health(client: httpx2.Client, url: str) -> dict[str, Any]:
+    try:
+        health: dict[str, Any] = client.get(f"{url}/_mock/health").json()
+    except httpx2.HTTPError as exc:
+        raise AugnetError(f"unreachable: {exc}") from exc
+    return health
+
+
+def _skip_unless_external_fits(
+    config: pytest.Config, url: str, options: _Options, overrides: dict[str, Any]
+) -> None:
+    """An external server's settings are fixed: skip tests that need others."""
+    needs = dict(overrides)
+    if options.clock is not None:
+        needs["clock"] = options.clock
+    if not needs:
+        return
+    if set(needs) == {"clock"}:
+        client = config.stash[_RESOURCES].client(url)
+        health = _attempt(f"augnet-mock at {url}", partial(_health, client, url))
+        if health.get("clock") == needs["clock"]:
+            return
+    wanted = ", ".join(f"{k}={v!r}" for k, v in needs.items())
+    pytest.skip(f"needs a server started with {wanted}; the external one at {url} is fixed")

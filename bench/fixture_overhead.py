@@ -1,0 +1,189 @@
+"""What the pytest plugin costs a test suite.
+
+    python bench/fixture_overhead.py [--tests 300] [--sends 3000]
+
+1. Per-test overhead of the `augnet` fixture: a pytest subprocess (the plugin loaded
+   through its entry point, this checkout first on PYTHONPATH) runs N tests that use
+   `augnet` and N that do not; the overhead is the difference of the median per-test
+   time (setup + call + teardown). The first `augnet` test, which starts the server,
+   is left out: that cost is (2).
+2. Start-up of the session server: `LiveServer(...).start()` until it accepts.
+3. In-process sends per second: sequential POST /api/v2/message through
+   `AugnetMock.transport()`, no socket, with the fixture's default settings.
+
+Targets: overhead < 2 ms (median), start < 500 ms, >= 2,000 in-process sends/s.
+Prints the figures and PASS/FAIL; exits 1 if any target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # measure this checkout, not an installed copy
+
+import httpx2  # noqa: E402
+
+from augnet_mock import AugnetMock, LiveServer  # noqa: E402
+from augnet_mock.handle import fast_settings  # noqa: E402
+
+OVERHEAD_TARGET_MS = 2.0
+START_TARGET_MS = 500.0
+SENDS_TARGET = 2000.0
+
+CONFTEST = """
+import json, os
+
+TIMES = {}
+
+def pytest_runtest_logreport(report):
+    TIMES[report.nodeid] = TIMES.get(report.nodeid, 0.0) + report.duration
+
+def pytest_sessionfinish(session):
+    with open(os.environ["BENCH_OUT"], "w") as fh:
+        json.dump(TIMES, fh)
+"""
+
+
+def fixture_overhead(tests: int) -> tuple[float, float, float]:
+    """(overhead ms, median with augnet ms, median without ms)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "conftest.py").write_text(CONFTEST)
+        (root / "test_bench.py").write_text(
+            textwrap.dedent(
+                f"""
+                import pytest
+
+                @pytest.mark.parametrize("n", range({tests}))
+                def test_with_augnet(augnet, n):
+                    pass
+
+                @pytest.mark.parametrize("n", range({tests}))
+                def test_plain(n):
+                    pass
+                """
+            )
+        )
+        out = root / "times.json"
+        env = os.environ | {
+            "BENCH_OUT": str(out),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
+        env.pop("AUGNET_MOCK_URL", None)
+        args = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:faker", "-q"]
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", *args, str(root)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"the benchmark's pytest run failed:\n{done.stdout}\n{done.stderr}")
+        times = json.loads(out.read_text())
+    with_augnet = [t for k, t in times.items() if "test_with_augnet[" in k]
+    plain = [t for k, t in times.items() if "test_plain[" in k]
+    with_median = statistics.median(with_augnet[1:]) * 1000
+    plain_median = statistics.median(plain) * 1000
+    return with_median - plain_median, with_median, plain_median
+
+
+def server_start(runs: int = 7) -> tuple[float, float]:
+    """(median ms, first ms) from LiveServer() to accepting connections."""
+    durations = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        server = LiveServer(fast_settings()).start()
+        durations.append((time.perf_counter() - started) * 1000)
+        server.stop()
+    return statistics.median(durations), durations[0]
+
+
+async def _loop_cpu() -> float:
+    return time.thread_time()
+
+
+def in_process_sends(sends: int) -> tuple[float, float, float]:
+    """(sends/s, caller CPU µs per send, server CPU µs per send)."""
+    with LiveServer(fast_settings()) as server, AugnetMock.create(server) as augnet:
+        assert server.loop is not None
+        loop = server.loop
+
+        def server_cpu() -> float:
+            return asyncio.run_coroutine_threadsafe(_loop_cpu(), loop).result()
+
+        body = {"to": "+447700900123", "body": "Your Taxi will arrive in 2 minutes"}
+        with httpx2.Client(
+            base_url=augnet.base_url, auth=augnet.auth, transport=augnet.transport()
+        ) as client:
+            for _ in range(200):  # warm up
+                client.post("/api/v2/message", json=body)
+            server_before, caller_before = server_cpu(), time.thread_time()
+            started = time.perf_counter()
+            for _ in range(sends):
+                response = client.post("/api/v2/message", json=body)
+            elapsed = time.perf_counter() - started
+            caller = (time.thread_time() - caller_before) / sends * 1e6
+            served = (server_cpu() - server_before) / sends * 1e6
+        assert response.status_code == 200, response.text
+    return sends / elapsed, caller, served
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tests", type=int, default=300, help="tests of each kind (300)")
+    parser.add_argument("--sends", type=int, default=3000, help="in-process sends (3000)")
+    args = parser.parse_args()
+
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cpus: {os.cpu_count()}")
+    overhead, with_ms, plain_ms = fixture_overhead(args.tests)
+    start_ms, first_ms = server_start()
+    rate, caller_us, server_us = in_process_sends(args.sends)
+
+    results = [
+        (
+            f"augnet fixture overhead per test (median of {args.tests}): {overhead:.2f} ms "
+            f"({with_ms:.2f} ms with, {plain_ms:.2f} ms without)",
+            f"< {OVERHEAD_TARGET_MS:g} ms",
+            overhead < OVERHEAD_TARGET_MS,
+        ),
+        (
+            f"session server start (median of 7): {start_ms:.1f} ms (first {first_ms:.1f} ms)",
+            f"< {START_TARGET_MS:g} ms",
+            start_ms < START_TARGET_MS,
+        ),
+        (
+            f"in-process sends ({args.sends} sequential): {rate:,.0f}/s",
+            f">= {SENDS_TARGET:,.0f}/s",
+            rate >= SENDS_TARGET,
+        ),
+    ]
+    for text, target, ok in results:
+        print(f"{text:<78} target {target:<10} {verdict(ok)}")
+    # Both threads share one GIL, so CPU per send bounds the rate on any machine.
+    print(
+        f"  CPU per in-process send: {caller_us:.0f} us client thread + {server_us:.0f} us "
+        f"server thread = ceiling {1e6 / (caller_us + server_us):,.0f}/s with no other load"
+    )
+    return 0 if all(ok for *_, ok in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

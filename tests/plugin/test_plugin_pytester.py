@@ -1,0 +1,424 @@
+"""The plugin seen from a user's project: real test files run by a pytest subprocess
+that loads the plugin only through the installed `pytest11` entry point.
+
+Always a subprocess: an in-process run would import the server's lazily loaded modules
+(uvicorn protocols, httpcore backends) and pytester would unload them again afterwards,
+leaving this process with two copies of their classes."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+TIMEOUT = 60.0  # seconds for one inner pytest run
+# Unrelated plugins installed beside us cost a second per inner run; users' runs vary anyway.
+QUIET = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:faker")
+
+SEND = """
+import httpx2
+
+NUMBER = "+447700900123"
+
+
+def send(augnet, body, to=NUMBER, **fields):
+    with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth) as client:
+        response = client.post("/api/v2/message", json={"to": to, "body": body, **fields})
+    assert response.status_code == 200, response.text
+    return response.json()["sid"]
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(autouse=True)
+def _no_external_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The inner runs must not inherit an outer AUGNET_MOCK_URL by accident.
+    monkeypatch.delenv("AUGNET_MOCK_URL", raising=False)
+
+
+def test_entry_point_registers_option_and_marker(pytester: pytest.Pytester) -> None:
+    """Installing the package is enough: --augnet-url and the augnet marker exist."""
+    result = pytester.runpytest_subprocess(*QUIET, "--help", timeout=TIMEOUT)
+    result.stdout.fnmatch_lines(["*--augnet-url=URL*"])
+    result = pytester.runpytest_subprocess(*QUIET, "--markers", timeout=TIMEOUT)
+    result.stdout.fnmatch_lines(["@pytest.mark.augnet(clock=None, seed=None, scenarios=*"])
+
+
+def test_assert_sent_passes_and_failure_shows_near_misses(pytester: pytest.Pytester) -> None:
+    """A passing assert_sent passes; a failing one prints what was sent instead, diffed."""
+    pytester.makepyfile(
+        helpers=SEND,
+        test_downstream="""
+        from helpers import NUMBER, send
+
+        def test_passes(augnet):
+            send(augnet, "Your taxi ABC123 arrives in 2 minutes")
+            matches = augnet.assert_sent(to=NUMBER, body_contains="ABC123", segments=1, count=1)
+            assert matches[0].encoding == "GSM-7"
+
+        def test_fails(augnet):
+            send(augnet, "Your code is 1243")
+            send(augnet, "Hello there", to="+447700900124")
+            augnet.assert_sent(to=NUMBER, body_contains="code is 1234")
+
+        def test_count_fails(augnet):
+            send(augnet, "one")
+            send(augnet, "two")
+            augnet.assert_sent(to=NUMBER, count=1)
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "E   *AssertionError: augnet-mock: expected a message to '+447700900123' whose body "
+            "contains 'code is 1234', but none was sent.",
+            "E   *Near misses, what was sent instead (closest first):",
+            "E   *[[]1[]] to '+447700900123' from '+441743581416', 1 segment (GSM-7)*",
+            "E   *body: 'Your code is 1243'",
+            "E   *- code is 1234",
+            "E   *+ code is 1243",
+            "E   *[[]2[]] to '+447700900124'*",
+            "E   *to differs:",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "E   *expected 1 message to '+447700900123', found 2.",
+            "E   *Matching messages (2):",
+            "E   *'one'",
+            "E   *'two'",
+        ]
+    )
+    # The traceback points at the user's line, not into the handle.
+    result.stdout.fnmatch_lines(["test_downstream.py:11: AssertionError"])
+
+
+def test_markers_manual_clock_scenarios_and_seed(pytester: pytest.Pytester) -> None:
+    """Markers give a manual clock (no sleeping), project-scoped scenarios and a seed."""
+    pytester.makepyfile(
+        helpers=SEND,
+        test_markers="""
+        import time
+
+        import pytest
+        from helpers import NUMBER, send
+
+        @pytest.fixture
+        def no_sleeping(monkeypatch):
+            def forbidden(seconds):
+                raise AssertionError(f"slept {seconds} s")
+            monkeypatch.setattr(time, "sleep", forbidden)
+
+        @pytest.mark.augnet(clock="manual", settings={"delivery_delay": 3600})
+        def test_an_hour_passes_instantly(augnet, no_sleeping):
+            started = time.monotonic()
+            sid = send(augnet, "hello")
+            assert augnet.message(sid).statuses == ["queued"]
+            augnet.clock.advance(0.01)
+            assert augnet.message(sid).statuses == ["queued", "sent"]
+            assert augnet.clock.advance(3600) >= 1
+            assert augnet.message(sid).statuses == ["queued", "sent", "delivered"]
+            assert time.monotonic() - started < 5
+
+        # The first matching rule wins: the specific one goes first.
+        @pytest.mark.augnet(scenarios=[{"match": {"to": "+447700900555"},
+                                        "effect": {"finalStatus": "failed"}}, "undelivered"])
+        def test_scenarios_apply_to_this_project(augnet):
+            send(augnet, "a")
+            send(augnet, "b", to="+447700900555")
+            assert augnet.wait_for_message(to=NUMBER, status="undelivered").error_code == "30003"
+            assert augnet.wait_for_message(to="+447700900555", status="failed")
+
+        def test_unmarked_neighbour_is_unaffected(augnet):
+            send(augnet, "a")
+            assert augnet.wait_for_message(status="delivered")
+
+        @pytest.mark.augnet(seed=7, scenarios=[{"probability": 0.5,
+                                                "effect": {"finalStatus": "undelivered"}}])
+        @pytest.mark.parametrize("run", [1, 2])
+        def test_seed_repeats(augnet, run, tmp_path_factory):
+            for i in range(12):
+                send(augnet, f"m{i}")
+            outcome = [m.scenario is not None for m in augnet.messages()]
+            path = tmp_path_factory.getbasetemp() / "seeded.txt"
+            if run == 1:
+                path.write_text(repr(outcome))
+            else:
+                assert repr(outcome) == path.read_text()
+            assert any(outcome) and not all(outcome)
+
+        @pytest.mark.augnet(clock="sideways")
+        def test_bad_clock(augnet):
+            pass
+
+        @pytest.mark.augnet(settings={"bogus": 1})
+        def test_bad_setting(augnet):
+            pass
+
+        @pytest.mark.augnet(scenarios=[{"effect": {"finalStatus": "lost"}}])
+        def test_bad_scenario(augnet):
+            pass
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "--strict-markers", timeout=TIMEOUT)
+    result.assert_outcomes(passed=5, errors=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at setup of test_bad_clock*",
+            "@pytest.mark.augnet: clock must be 'real' or 'manual', got 'sideways'",
+            "*ERROR at setup of test_bad_setting*",
+            "@pytest.mark.augnet(settings=...): *unexpected keyword argument 'bogus'",
+            "*ERROR at setup of test_bad_scenario*",
+            "@pytest.mark.augnet(scenarios=...): POST /_mock/scenarios -> 400: "
+            "effect.finalStatus: must be one of*",
+        ]
+    )
+
+
+def test_server_failures_are_raised_in_the_test(pytester: pytest.Pytester) -> None:
+    """An exception inside the in-thread server fails the test that caused it, clearly."""
+    pytester.makepyfile(
+        test_failures="""
+        import httpx2
+        import pytest
+        from starlette.routing import Route
+
+        async def boom(request):
+            raise ZeroDivisionError("bug in a handler")
+
+        @pytest.fixture
+        def buggy(augnet):
+            augnet.server.app.router.routes.append(Route("/boom", boom))
+            return augnet
+
+        def test_raised_at_next_look(buggy):
+            assert httpx2.get(buggy.base_url + "/boom").status_code == 500
+            buggy.messages()
+
+        def test_raised_at_teardown(buggy):
+            assert httpx2.get(buggy.base_url + "/boom").status_code == 500
+
+        @pytest.mark.augnet(clock="manual")
+        def test_failing_clock_job(augnet):
+            async def job():
+                raise RuntimeError("clock job failed")
+            loop = augnet.server.loop
+            loop.call_soon_threadsafe(augnet.server.runtime.clock.schedule, 1, job)
+            augnet.clock.advance(2)
+
+        def test_clean_afterwards(augnet):
+            augnet.assert_sent(count=0)
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=2, failed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_raised_at_next_look _*",
+            ">       buggy.messages()",
+            "E   *ServerError: augnet-mock: the server failed while serving this test:",
+            "E   *  ZeroDivisionError: bug in a handler",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_raised_at_teardown*",
+            "augnet-mock: the server failed while serving this test:",
+            "  ZeroDivisionError: bug in a handler",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*_ test_failing_clock_job _*", "*ServerError*", "E   *  RuntimeError: clock job failed"]
+    )
+
+
+def test_strict_callbacks_fail_on_unacknowledged_webhooks(pytester: pytest.Pytester) -> None:
+    """strict_callbacks fails a test whose webhook receiver did not answer 2xx."""
+    pytester.makepyfile(
+        helpers=SEND,
+        test_strict="""
+        import pytest
+        from starlette.applications import Starlette
+        from starlette.responses import Response
+        from starlette.routing import Route
+        from augnet_mock import LiveServer
+        from helpers import send
+
+        @pytest.fixture
+        def broken_hook(augnet):
+            async def hook(request):
+                return Response(status_code=500)
+            with LiveServer(app=Starlette(routes=[Route("/hook", hook, methods=["POST"])])) as live:
+                augnet.webhook_url = f"{live.url}/hook"
+                yield
+
+        @pytest.mark.augnet(strict_callbacks=True, settings={"callback_attempts": 1})
+        def test_strict(augnet, broken_hook):
+            send(augnet, "hi")
+            augnet.wait_for_callback(status="delivered")
+
+        @pytest.mark.augnet(settings={"callback_attempts": 1})
+        def test_lenient(augnet, broken_hook):
+            send(augnet, "hi")
+            assert not augnet.wait_for_callback(status="delivered").ok
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=2, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_strict*",
+            "augnet-mock: strict_callbacks: 3 webhook attempts were not acknowledged with a 2xx:",
+            "  - queued for * to http://127.0.0.1:*/hook (attempt 1): receiver answered 500",
+        ]
+    )
+
+
+def test_fixture_overrides(pytester: pytest.Pytester) -> None:
+    """Users override augnet_settings and augnet_project_config in their conftest."""
+    pytester.makeconftest(
+        """
+        import pytest
+        from augnet_mock import Settings
+
+        @pytest.fixture(scope="session")
+        def augnet_settings():
+            return Settings(max_segments=1, send_delay=0, delivery_delay=0)
+
+        @pytest.fixture
+        def augnet_project_config():
+            return {"senders": ["ABCTAXI"], "fallbackSender": "+441000000000"}
+        """
+    )
+    pytester.makepyfile(
+        helpers=SEND,
+        test_overrides="""
+        import httpx2
+        from helpers import NUMBER, send
+
+        def test_whitelisted_sender_is_used(augnet):
+            send(augnet, "hi", **{"from": "ABCTAXI"})
+            send(augnet, "hi", **{"from": "OTHER"})
+            assert [m.from_ for m in augnet.messages()] == ["ABCTAXI", "+441000000000"]
+
+        def test_session_settings_apply(augnet):
+            with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth) as client:
+                response = client.post("/api/v2/message", json={"to": NUMBER, "body": "x" * 161})
+            assert response.status_code == 400
+            assert "limit is 1" in response.json()["message"]
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=2)
+
+
+ISOLATION = """
+import pytest
+from helpers import NUMBER, send
+
+@pytest.mark.parametrize("n", range(20))
+def test_sees_only_its_own(augnet, n):
+    send(augnet, f"hello from test {n}")
+    assert [m.body for m in augnet.messages(to=NUMBER)] == [f"hello from test {n}"]
+    augnet.assert_sent(to=NUMBER, count=1)
+"""
+
+
+def test_xdist_tests_are_isolated(pytester: pytest.Pytester) -> None:
+    """Under -n 2, 20 tests sending to one number each see only their own message."""
+    pytester.makepyfile(helpers=SEND, test_isolation=ISOLATION)
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "xdist", "-n", "2", timeout=TIMEOUT)
+    result.stdout.fnmatch_lines(["*2 workers [[]20 items[]]*"])
+    result.assert_outcomes(passed=20)
+
+
+def test_external_url_drives_a_running_server(pytester: pytest.Pytester, mock_process: Any) -> None:
+    """--augnet-url: unchanged tests (two xdist workers at once) drive an `augnet-mock
+    serve` process, stay isolated, and tests needing other server settings are skipped."""
+    pytester.makepyfile(
+        helpers=SEND,
+        test_isolation=ISOLATION,
+        test_external=f"""
+        import httpx2
+        import pytest
+        from helpers import NUMBER, send
+
+        def test_sends_through_the_external_server(augnet):
+            assert augnet.base_url == "{mock_process.url}"
+            assert augnet.server is None
+            sid = send(augnet, "Your code is 774411")
+            assert augnet.extract_code() == "774411"
+            assert augnet.wait_for_message(status="delivered").sid == sid
+
+        def test_transport_falls_back_to_http(augnet):
+            with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth,
+                               transport=augnet.transport()) as client:
+                client.post("/api/v2/message", json={{"to": NUMBER, "body": "via transport"}})
+            augnet.assert_sent(body="via transport")
+
+        @pytest.mark.augnet(scenarios=["rate_limited"])
+        def test_scenarios_work(augnet):
+            with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth) as client:
+                response = client.post("/api/v2/message", json={{"to": NUMBER, "body": "x"}})
+            assert response.status_code == 429
+
+        @pytest.mark.augnet(clock="real")
+        def test_matching_clock_runs(augnet):
+            assert augnet.clock.mode == "real"
+
+        @pytest.mark.augnet(clock="manual")
+        def test_needs_manual_clock(augnet):
+            raise AssertionError("must be skipped")
+        """,
+    )
+    result = pytester.runpytest_subprocess(
+        *QUIET,
+        "-p",
+        "xdist",
+        "-n",
+        "2",
+        "-rs",
+        "--augnet-url",
+        mock_process.url,
+        timeout=TIMEOUT,
+    )
+    result.assert_outcomes(passed=24, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED*needs a server started with clock='manual'; the external one at "
+            f"{mock_process.url} is fixed"
+        ]
+    )
+    assert len(mock_process.projects()) == 1, "every test's project is deleted again"
+
+
+def test_external_url_from_environment(
+    pytester: pytest.Pytester, mock_process: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AUGNET_MOCK_URL works like --augnet-url."""
+    monkeypatch.setenv("AUGNET_MOCK_URL", mock_process.url)
+    pytester.makepyfile(
+        test_env=f"""
+        def test_uses_it(augnet):
+            assert augnet.base_url == "{mock_process.url}" and augnet.server is None
+        """
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=1)
+
+
+def test_unreachable_external_url_fails_clearly(pytester: pytest.Pytester) -> None:
+    """A wrong --augnet-url fails each test at setup with one line saying so."""
+    pytester.makepyfile(test_nothing="def test_it(augnet):\n    pass\n")
+    url = f"http://127.0.0.1:{free_port()}"
+    result = pytester.runpytest_subprocess(*QUIET, "--augnet-url", url, timeout=TIMEOUT)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"augnet-mock at {url} is unreachable: *"])
