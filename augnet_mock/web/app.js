@@ -1,0 +1,727 @@
+// The augnet-mock inbox: a client of the /_mock control API and its SSE stream.
+// Every value from the server is rendered with textContent or DOM attributes, never
+// as HTML, so a message body holding markup or script shows as plain text.
+"use strict";
+
+(() => {
+  const MAX_ROWS = 200; // newest rows shown; the rest stay one filter or API call away
+  const MAX_REJECTED = 20;
+  // 3GPP TS 23.038 extension table: these cost two septets each in GSM-7.
+  const GSM_EXTENSION = /[\f^{}\\[~\]|€]/;
+
+  const state = {
+    filter: "",
+    projects: [],
+    rows: new Map(), // sid -> <li>
+    total: 0,
+    selected: null,
+    detailTimer: 0,
+    refreshTimer: 0,
+    everConnected: false,
+    loadSeq: 0,
+    buffer: null, // events that arrive while the list loads, replayed after it renders
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // Build an element; `props` sets properties (text, className, ...) or attributes (a-*).
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props || {})) {
+      if (value === undefined || value === null) continue;
+      if (key === "text") node.textContent = String(value);
+      else if (key === "class") node.className = value;
+      else if (key.startsWith("data-") || key.startsWith("aria-") || key === "role"
+               || key === "datetime" || key === "title" || key === "type" || key === "scope") {
+        node.setAttribute(key, String(value));
+      } else node[key] = value;
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  class ApiFailure extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  async function call(method, path, body, headers) {
+    const init = { method, headers: { Accept: "application/json", ...(headers || {}) } };
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new ApiFailure(0, "no answer from the server (connection closed)");
+    }
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch (err) {
+      data = null;
+    }
+    if (!response.ok) {
+      const message = data && data.message ? data.message : response.statusText;
+      throw new ApiFailure(response.status, message);
+    }
+    return data;
+  }
+
+  function say(id, text, isError) {
+    const node = $(id);
+    node.textContent = text;
+    node.classList.toggle("error", Boolean(isError));
+    node.setAttribute("role", isError ? "alert" : "status");
+  }
+
+  function failureText(err) {
+    return err.status ? `${err.status}: ${err.message}` : err.message;
+  }
+
+  function clockTime(iso) {
+    // The ISO string's own time of day (UTC), so the page matches the API's records.
+    return iso ? iso.slice(11, 23) : "";
+  }
+
+  function timeEl(iso) {
+    return el("time", { datetime: iso, title: iso, text: clockTime(iso) });
+  }
+
+  function badge(status) {
+    return el("span", { class: `badge status-${status}`, text: status });
+  }
+
+  function matchesFilter(projectId) {
+    return !state.filter || projectId === state.filter;
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v) q.set(k, v);
+    const s = q.toString();
+    return s ? `?${s}` : "";
+  }
+
+  // -- message list -------------------------------------------------------------
+
+  function unitName(encoding) {
+    return encoding === "GSM-7" ? "septets" : "UTF-16 units";
+  }
+
+  function rowFor(m) {
+    const li = el("li", { class: "row-item", "data-sid": m.sid, "data-steps": m.timeline.length });
+    const button = el(
+      "button",
+      { type: "button", class: "row", "aria-controls": "detail" },
+      el("span", { class: "row-top" },
+        el("span", { class: "to", text: m.to }), badge(m.status)),
+      el("span", { class: "row-meta" },
+        el("span", { text: `from ${m.from}` }),
+        el("span", { text: `${m.segments} ${m.segments === 1 ? "part" : "parts"} · ${m.encoding}` }),
+        timeEl(m.createdAt)),
+      el("span", { class: "preview", text: m.body }),
+    );
+    button.addEventListener("click", () => openMessage(m.sid, true));
+    li.append(button);
+    if (m.sid === state.selected) button.setAttribute("aria-current", "true");
+    return li;
+  }
+
+  function updateCount() {
+    const shown = state.rows.size;
+    $("count").textContent = state.total > shown ? `(${shown} of ${state.total})` : `(${state.total})`;
+    $("empty").hidden = state.total > 0;
+  }
+
+  function addRow(m) {
+    if (state.rows.has(m.sid)) return;
+    const li = rowFor(m);
+    $("messages").prepend(li);
+    state.rows.set(m.sid, li);
+    state.total += 1;
+    while (state.rows.size > MAX_ROWS) {
+      const last = $("messages").lastElementChild;
+      state.rows.delete(last.dataset.sid);
+      last.remove();
+    }
+    updateCount();
+  }
+
+  function updateRow(m) {
+    const li = state.rows.get(m.sid);
+    // Events can overtake a list snapshot: never step a row back to an older status.
+    if (!li || m.timeline.length < Number(li.dataset.steps)) return;
+    li.dataset.steps = String(m.timeline.length);
+    const old = li.querySelector(".badge");
+    old.replaceWith(badge(m.status));
+  }
+
+  async function loadMessages() {
+    const seq = ++state.loadSeq;
+    if (!state.buffer) state.buffer = [];
+    let data;
+    try {
+      data = await call("GET", `/_mock/messages${query({ projectId: state.filter })}`);
+    } catch (err) {
+      if (seq === state.loadSeq) state.buffer = null;
+      throw err;
+    }
+    if (seq !== state.loadSeq) return; // a newer load (another filter) is on its way
+    const buffered = state.buffer;
+    state.buffer = null;
+    const list = $("messages");
+    list.replaceChildren();
+    state.rows.clear();
+    const messages = data.messages;
+    state.total = messages.length;
+    // The API lists oldest first; the inbox shows newest first.
+    for (const m of messages.slice(-MAX_ROWS).reverse()) {
+      const li = rowFor(m);
+      list.append(li);
+      state.rows.set(m.sid, li);
+    }
+    updateCount();
+    for (const [kind, m] of buffered) {
+      if (kind === "message") {
+        if (matchesFilter(m.projectId)) addRow(m);
+      } else updateRow(m);
+    }
+  }
+
+  function markSelected() {
+    for (const [sid, li] of state.rows) {
+      const button = li.firstElementChild;
+      if (sid === state.selected) button.setAttribute("aria-current", "true");
+      else button.removeAttribute("aria-current");
+    }
+  }
+
+  // -- message detail -----------------------------------------------------------
+
+  async function openMessage(sid, focus) {
+    state.selected = sid;
+    markSelected();
+    if (location.hash !== `#${sid}`) history.replaceState(null, "", `#${sid}`);
+    try {
+      renderDetail(await call("GET", `/_mock/messages/${encodeURIComponent(sid)}`));
+    } catch (err) {
+      renderMissing(sid, err);
+    }
+    if (focus) {
+      const heading = $("detail-title");
+      heading.focus({ preventScroll: true });
+      heading.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  function refreshDetailSoon(sid) {
+    if (sid !== state.selected) return;
+    clearTimeout(state.detailTimer);
+    state.detailTimer = setTimeout(() => {
+      if (state.selected === sid) {
+        call("GET", `/_mock/messages/${encodeURIComponent(sid)}`).then(renderDetail, () => {});
+      }
+    }, 80);
+  }
+
+  function renderMissing(sid, err) {
+    $("detail-title").textContent = "Message";
+    $("detail-body").replaceChildren(
+      el("p", { class: "empty", text: `Message ${sid} is gone (${failureText(err)}).` }));
+  }
+
+  function closeDetail() {
+    state.selected = null;
+    markSelected();
+    history.replaceState(null, "", location.pathname);
+    $("detail-title").textContent = "Message";
+    $("detail-body").replaceChildren(el("p", {
+      class: "empty",
+      text: "Select a message to see its senders, segments, status timeline and callback attempts.",
+    }));
+  }
+
+  function field(name, ...value) {
+    return [el("dt", { text: name }), el("dd", {}, ...value)];
+  }
+
+  function senderNote(m) {
+    if (m.requestedFrom === null) return "none requested: the project's fallback sender";
+    if (m.requestedFrom === m.from) return "whitelisted: sent as requested";
+    return "not on the project's whitelist: the fallback sender";
+  }
+
+  function renderDetail(m) {
+    if (m.sid !== state.selected) return;
+    $("detail-title").textContent = `Message to ${m.to}`;
+    const back = el("a", { href: "#messages-title", class: "back", text: "Back to messages" });
+    back.addEventListener("click", (event) => {
+      event.preventDefault();
+      const row = state.rows.get(m.sid);
+      (row ? row.firstElementChild : $("messages-title")).focus();
+    });
+    const facts = el("dl", { class: "facts" },
+      ...field("Status", badge(m.status), m.errorCode ? ` error ${m.errorCode}` : null),
+      ...field("Requested sender", el("code", { text: m.requestedFrom ?? "(none)" })),
+      ...field("Effective sender", el("code", { text: m.from }),
+        el("span", { class: "note", text: ` ${senderNote(m)}` })),
+      ...field("To", el("code", { text: m.to })),
+      ...field("SID", el("code", { text: m.sid })),
+      ...field("Project", el("code", { text: m.projectId })),
+      ...field("Created", timeEl(m.createdAt)),
+      ...field("Status callback", m.statusCallback
+        ? el("code", { text: m.statusCallback }) : "(none: the project's webhook, if any)"),
+      ...(m.scenario ? field("Scenario", el("code", { text: m.scenario })) : []),
+      ...(m.batchId ? field("Batch", el("code", { text: m.batchId })) : []),
+    );
+    $("detail-body").replaceChildren(
+      back,
+      facts,
+      el("h3", { text: "Body" }),
+      el("pre", { class: "body", text: m.body }),
+      ...renderSegments(m),
+      el("h3", { text: "Status timeline" }),
+      el("ol", { class: "timeline" }, ...m.timeline.map((step) => el("li", {},
+        badge(step.status), " ", timeEl(step.at),
+        step.errorCode ? el("span", { class: "note", text: ` error ${step.errorCode}` }) : null))),
+      ...renderCallbacks(m),
+    );
+  }
+
+  function renderSegments(m) {
+    const unit = unitName(m.encoding);
+    const units = m.units || [];
+    const total = units.reduce((a, b) => a + b, 0);
+    const gsm = m.encoding === "GSM-7";
+    const single = gsm ? 160 : 70;
+    const multi = gsm ? 153 : 67;
+    const limit = m.parts.length > 1 ? multi : single;
+    const why = [
+      `${m.encoding}: ${total} ${unit} in ${m.parts.length} ${m.parts.length === 1 ? "part" : "parts"}.`,
+      ` One part holds ${single} ${unit}; a longer message is split into parts of at most ${multi}`,
+      " (the concatenation header takes the rest).",
+    ];
+    if (gsm && GSM_EXTENSION.test(m.body)) {
+      why.push(" Extension characters (^ { } \\ [ ~ ] | € and form feed) cost two septets each.");
+    }
+    if (!gsm) {
+      why.push(" A character outside the GSM 03.38 alphabet makes the whole message UCS-2.");
+    }
+    const parts = m.parts.map((text, i) => {
+      const used = units[i];
+      return el("li", { class: "part", "data-units": used },
+        el("div", { class: "part-head" },
+          el("strong", { text: `Part ${i + 1} of ${m.parts.length}` }),
+          el("span", { class: "units", text: `${used ?? "?"} / ${limit} ${unit}` }),
+          el("meter", { min: 0, max: limit, value: used ?? 0, "aria-label": `part ${i + 1} fill` })),
+        el("pre", { class: "part-text", text }));
+    });
+    return [
+      el("h3", { text: `Segments: ${m.segments} billed` }),
+      el("p", { class: "why", text: why.join("") }),
+      el("ol", { class: "parts" }, ...parts),
+    ];
+  }
+
+  function renderCallbacks(m) {
+    const attempts = m.callbacks || [];
+    const heading = el("h3", { text: `Callback attempts (${attempts.length})` });
+    if (!attempts.length) {
+      return [heading, el("p", { class: "empty", text: "No callback attempts (yet)." })];
+    }
+    return [heading, el("ol", { class: "attempts" }, ...attempts.map(renderAttempt))];
+  }
+
+  function renderAttempt(a) {
+    const outcome = a.responseStatus !== null
+      ? `answered ${a.responseStatus}` : `error: ${a.error || "no answer"}`;
+    const redeliver = el("button", { type: "button", class: "small", text: "Redeliver",
+      "aria-label": `Redeliver the ${a.status} callback, attempt ${a.attempt}` });
+    redeliver.addEventListener("click", async () => {
+      redeliver.disabled = true;
+      try {
+        await call("POST", `/_mock/callbacks/${encodeURIComponent(a.id)}/redeliver`);
+      } catch (err) {
+        redeliver.textContent = failureText(err);
+      }
+    });
+    const headers = Object.entries(a.requestHeaders || {});
+    return el("li", { class: `attempt ${a.ok ? "ok" : "failed"}` },
+      el("div", { class: "attempt-head" },
+        badge(a.status),
+        el("span", { text: ` attempt ${a.attempt}${a.redelivery ? " (redelivery)" : ""} · ` }),
+        el("strong", { class: a.ok ? "good" : "bad", text: outcome }),
+        a.durationMs !== null ? el("span", { text: ` · ${Math.round(a.durationMs)} ms` }) : null,
+        el("span", { text: " · " }), timeEl(a.at),
+        a.fault ? el("span", { class: "note", text: ` · fault: ${a.fault}` }) : null,
+        a.error && a.responseStatus !== null ? el("span", { class: "bad", text: ` · ${a.error}` }) : null),
+      el("p", { class: "url" }, "POST ", el("code", { text: a.url })),
+      el("table", { class: "headers" },
+        el("caption", { text: "Request headers" }),
+        el("tbody", {}, ...headers.map(([name, value]) => el("tr", {},
+          el("th", { scope: "row", text: name }),
+          el("td", {}, el("code", { text: value })))))),
+      el("pre", { class: "payload", text: a.requestBody }),
+      redeliver);
+  }
+
+  // -- projects, send, demo -----------------------------------------------------
+
+  async function loadProjects() {
+    const data = await call("GET", "/_mock/projects");
+    state.projects = data.projects;
+    const filter = $("project-filter");
+    const send = $("send-project");
+    const keepFilter = filter.value;
+    const keepSend = send.value;
+    filter.replaceChildren(el("option", { value: "", text: "All projects" }));
+    send.replaceChildren();
+    for (const p of state.projects) {
+      filter.append(el("option", { value: p.projectId, text: p.projectId }));
+      send.append(el("option", { value: p.projectId, text: p.projectId }));
+    }
+    const ids = state.projects.map((p) => p.projectId);
+    filter.value = ids.includes(keepFilter) ? keepFilter : "";
+    state.filter = filter.value;
+    if (ids.includes(keepSend)) send.value = keepSend;
+    else if (ids.includes(state.filter)) send.value = state.filter;
+  }
+
+  function basicAuth(projectId, apiKey) {
+    // btoa takes Latin-1 only; encode UTF-8 first so any credential works.
+    const bytes = new TextEncoder().encode(`${projectId}:${apiKey}`);
+    let binary = "";
+    for (const b of bytes) binary += String.fromCharCode(b);
+    return `Basic ${btoa(binary)}`;
+  }
+
+  async function sendTest(event) {
+    event.preventDefault();
+    const project = state.projects.find((p) => p.projectId === $("send-project").value);
+    if (!project) {
+      say("send-result", "Choose a project first.", true);
+      return;
+    }
+    const payload = { to: $("send-to").value.trim(), body: $("send-body").value };
+    const from = $("send-from").value.trim();
+    const callback = $("send-callback").value.trim();
+    if (from) payload.from = from;
+    if (callback) payload.statusCallback = callback;
+    say("send-result", "Sending…");
+    try {
+      const data = await call("POST", "/api/v2/message", payload,
+        { Authorization: basicAuth(project.projectId, project.apiKey) });
+      say("send-result", `Sent: ${data.sid}`);
+    } catch (err) {
+      say("send-result", `Rejected: ${failureText(err)}`, true);
+    }
+  }
+
+  async function demoTraffic(event) {
+    event.preventDefault();
+    const count = Number($("demo-count").value);
+    const body = { count };
+    if ($("send-project").value) body.projectId = $("send-project").value;
+    say("demo-result", "Generating…");
+    try {
+      const data = await call("POST", "/_mock/demo", body);
+      const rejected = data.rejected ? `, ${data.rejected} rejected by scenarios` : "";
+      say("demo-result", `Sent ${data.sent.length} messages${rejected}.`);
+    } catch (err) {
+      say("demo-result", failureText(err), true);
+    }
+  }
+
+  async function clearMessages() {
+    try {
+      await call("DELETE", `/_mock/messages${query({ projectId: state.filter })}`);
+      await loadMessages();
+      if (state.selected && !state.rows.has(state.selected)) closeDetail();
+    } catch (err) {
+      say("live", failureText(err), true);
+    }
+  }
+
+  // -- scenarios, magic numbers, rejected requests ------------------------------
+
+  function describeMatch(match) {
+    const parts = Object.entries(match || {}).map(([fieldName, spec]) => {
+      const [kind, pattern] = Object.entries(spec)[0];
+      const op = { exact: "=", glob: "~", regex: "=~" }[kind] || kind;
+      return `${fieldName} ${op} ${pattern}`;
+    });
+    return parts.length ? parts.join(", ") : "every send";
+  }
+
+  async function loadScenarios() {
+    const data = await call("GET", "/_mock/scenarios");
+    const list = $("scenarios");
+    list.replaceChildren(...data.scenarios.map((rule) => {
+      const label = rule.name || rule.id;
+      const remove = el("button", { type: "button", class: "small danger", text: "Remove",
+        "aria-label": `Remove scenario ${label}` });
+      remove.addEventListener("click", async () => {
+        try {
+          await call("DELETE", `/_mock/scenarios/${encodeURIComponent(rule.id)}`);
+          await loadScenarios();
+          say("scenario-result", `Removed ${label}.`);
+        } catch (err) {
+          say("scenario-result", failureText(err), true);
+        }
+      });
+      const limits = rule.times ? ` · ${rule.remaining} of ${rule.times} left` : "";
+      return el("li", { class: "scenario", "data-id": rule.id },
+        el("div", {}, el("strong", { text: label }),
+          el("span", { class: "note", text: ` (${rule.source}) · hits ${rule.hits}${limits}` })),
+        el("div", { class: "match", text: `when ${describeMatch(rule.match)}` }),
+        el("code", { class: "effect", text: JSON.stringify(rule.effect) }),
+        remove);
+    }));
+    $("scenarios-empty").hidden = data.scenarios.length > 0;
+  }
+
+  function showEffectParams() {
+    const effect = $("sc-effect").value;
+    for (const box of document.querySelectorAll(".params")) {
+      box.hidden = !box.dataset.for.split(" ").includes(effect);
+    }
+    if (effect === "failed" && $("sc-code").value === "30003") $("sc-code").value = "30008";
+    if (effect === "undelivered" && $("sc-code").value === "30008") $("sc-code").value = "30003";
+  }
+
+  function scenarioEffect() {
+    const effect = $("sc-effect").value;
+    const seconds = Number($("sc-seconds").value);
+    switch (effect) {
+      case "apiError":
+        return { apiError: { status: Number($("sc-status").value), message: $("sc-message").value } };
+      case "undelivered":
+      case "failed": {
+        const code = $("sc-code").value.trim();
+        return code ? { finalStatus: effect, errorCode: code } : { finalStatus: effect };
+      }
+      case "dropConnection":
+        return { dropConnection: true };
+      case "callback":
+        return { callback: { [$("sc-fault").value]: true } };
+      default: // latency, sendDelay, deliveryDelay
+        return { [effect]: seconds };
+    }
+  }
+
+  async function addScenario(event) {
+    event.preventDefault();
+    const rule = { effect: scenarioEffect() };
+    const name = $("sc-name").value.trim();
+    const pattern = $("sc-pattern").value;
+    const times = $("sc-times").value;
+    if (name) rule.name = name;
+    if (pattern) rule.match = { [$("sc-field").value]: { [$("sc-kind").value]: pattern } };
+    if (times) rule.times = Number(times);
+    try {
+      const created = await call("POST", "/_mock/scenarios", rule);
+      say("scenario-result", `Added ${created.name || created.id}.`);
+      await loadScenarios();
+    } catch (err) {
+      say("scenario-result", `Not added: ${failureText(err)}`, true);
+    }
+  }
+
+  async function loadMagic() {
+    const data = await call("GET", "/_mock/scenarios/builtin");
+    $("magic-range").textContent = `Built in, for ${data.range} (Ofcom's drama range). `
+      + "Pick a number to put it in the send form.";
+    $("magic").replaceChildren(...data.numbers.map((n) => {
+      const use = el("button", { type: "button", class: "link", text: n.number,
+        "aria-label": `Use ${n.number} in the send form` });
+      use.addEventListener("click", () => {
+        $("send-to").value = n.number;
+        $("send-to").focus();
+      });
+      return el("tr", {}, el("td", {}, use), el("td", { text: n.outcome }));
+    }));
+  }
+
+  function rejectedItem(r) {
+    const status = r.status === null ? "dropped" : String(r.status);
+    const message = r.error && r.error.message ? r.error.message : "";
+    return el("li", {},
+      el("strong", { class: "bad", text: status }), " ", timeEl(r.at), " ",
+      el("code", { text: `${r.method} ${r.path}` }),
+      r.scenario ? el("span", { class: "note", text: ` scenario ${r.scenario}` }) : null,
+      el("div", { class: "reason", text: message }));
+  }
+
+  async function loadRejected() {
+    const data = await call("GET", `/_mock/requests${query({ projectId: state.filter })}`);
+    const items = data.requests.slice(-MAX_REJECTED).reverse();
+    $("rejected").replaceChildren(...items.map(rejectedItem));
+    $("rejected-empty").hidden = items.length > 0;
+  }
+
+  function addRejected(r) {
+    if (state.filter && r.projectId !== state.filter) return;
+    const list = $("rejected");
+    list.prepend(rejectedItem(r));
+    while (list.children.length > MAX_REJECTED) list.lastElementChild.remove();
+    $("rejected-empty").hidden = true;
+  }
+
+  // -- clock --------------------------------------------------------------------
+
+  function showClock(clock) {
+    const manual = clock.mode === "manual";
+    $("clock").hidden = !manual;
+    if (!manual) return;
+    const now = $("clock-now");
+    now.dateTime = clock.now;
+    now.textContent = clock.now.replace("T", " ").slice(0, 23);
+    $("clock-pending").textContent = String(clock.pending);
+  }
+
+  async function loadClock() {
+    showClock(await call("GET", "/_mock/clock"));
+  }
+
+  async function advanceClock(event) {
+    event.preventDefault();
+    const seconds = Number($("advance-seconds").value);
+    try {
+      const clock = await call("POST", "/_mock/clock/advance", { seconds });
+      showClock(clock);
+      say("clock-result", `ran ${clock.ran} ${clock.ran === 1 ? "job" : "jobs"}`);
+    } catch (err) {
+      say("clock-result", failureText(err), true);
+    }
+  }
+
+  // Hit counters and the clock's pending count change with traffic, without events
+  // of their own: refresh them a moment after activity settles.
+  function refreshSoon() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = setTimeout(() => {
+      loadScenarios().catch(() => {});
+      loadClock().catch(() => {});
+    }, 250);
+  }
+
+  // -- live events --------------------------------------------------------------
+
+  function onEvent(kind, data) {
+    switch (kind) {
+      case "message":
+        if (state.buffer) state.buffer.push([kind, data]);
+        else if (matchesFilter(data.projectId)) addRow(data);
+        refreshSoon();
+        break;
+      case "status":
+        if (state.buffer) state.buffer.push([kind, data]);
+        else updateRow(data);
+        refreshDetailSoon(data.sid);
+        refreshSoon();
+        break;
+      case "callback":
+        refreshDetailSoon(data.sid);
+        break;
+      case "rejected":
+        addRejected(data);
+        refreshSoon();
+        break;
+      case "scenario":
+        loadScenarios().catch(() => {});
+        break;
+      case "project":
+        loadProjects().catch(() => {});
+        break;
+      case "cleared":
+        if (!data.projectId || matchesFilter(data.projectId)) reloadMessages();
+        break;
+      case "reset":
+        loadAll();
+        break;
+      default:
+        break;
+    }
+  }
+
+  function reloadMessages() {
+    loadMessages().then(() => {
+      if (state.selected && !state.rows.has(state.selected)) closeDetail();
+    }, () => {});
+  }
+
+  function connect() {
+    const live = $("live");
+    const source = new EventSource("/_mock/events");
+    source.addEventListener("open", () => {
+      live.dataset.state = "live";
+      live.textContent = "Live";
+      // Events sent while the stream was down are lost: catch up from the API.
+      if (state.everConnected) loadAll();
+      state.everConnected = true;
+    });
+    source.addEventListener("error", () => {
+      live.dataset.state = "down";
+      live.textContent = "Reconnecting…";
+    });
+    const kinds = ["message", "status", "callback", "rejected", "scenario", "project",
+      "cleared", "reset"];
+    for (const kind of kinds) {
+      source.addEventListener(kind, (event) => {
+        let data = {};
+        try {
+          data = JSON.parse(event.data);
+        } catch (err) {
+          return;
+        }
+        onEvent(kind, data);
+      });
+    }
+  }
+
+  async function loadAll() {
+    try {
+      await loadProjects();
+      await Promise.all([loadMessages(), loadScenarios(), loadMagic(), loadClock(),
+        loadRejected()]);
+      const sid = location.hash.slice(1);
+      if (sid && sid !== state.selected) await openMessage(sid, false);
+      else if (state.selected) refreshDetailSoon(state.selected);
+    } catch (err) {
+      say("live", `Could not load: ${failureText(err)}`, true);
+    }
+  }
+
+  function start() {
+    $("project-filter").addEventListener("change", () => {
+      state.filter = $("project-filter").value;
+      if (state.filter) $("send-project").value = state.filter;
+      $("clear").textContent = state.filter ? "Clear this project's messages" : "Clear messages";
+      reloadMessages();
+      loadRejected().catch(() => {});
+    });
+    $("clear").addEventListener("click", clearMessages);
+    $("send-form").addEventListener("submit", sendTest);
+    $("demo-form").addEventListener("submit", demoTraffic);
+    $("scenario-form").addEventListener("submit", addScenario);
+    $("sc-effect").addEventListener("change", showEffectParams);
+    $("clock").addEventListener("submit", advanceClock);
+    showEffectParams();
+    document.body.dataset.ready = "loading";
+    connect();
+    loadAll().then(() => {
+      document.body.dataset.ready = "yes";
+    });
+  }
+
+  start();
+})();
