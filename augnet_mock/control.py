@@ -16,17 +16,18 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from . import __version__
-from .clock import ClockError
+from .clock import ClockError, iso
 from .errors import ApiError
 from .events import sse_frame
 from .httpio import read_json, runtime
 from .models import STATUSES
 from .scenarios import MAGIC_NUMBERS, MAGIC_RANGE, parse_rule
-from .settings import parse_project
+from .settings import PROJECT_KEYS, parse_project
 from .store import Conflict, MessageFilter
-from .validation import FieldError, number
+from .validation import FieldError, number, type_name
 
 SSE_KEEPALIVE = 15.0  # seconds between comment lines, so proxies keep the stream open
+LATEST_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z, the last second datetime can show
 
 
 def _bad(exc: FieldError) -> ApiError:
@@ -111,6 +112,32 @@ async def get_project(request: Request) -> Response:
     if project is None:
         raise ApiError(404, f"no project {project_id!r}")
     return JSONResponse(project.to_json())
+
+
+async def update_project(request: Request) -> Response:
+    """Change some of a project's fields; the rest keep their values (the pytest
+    handle's `webhook_url` and `signing_key` setters use this)."""
+    rt = runtime(request)
+    project_id = request.path_params["projectId"]
+    current = rt.store.project(project_id)
+    if current is None:
+        raise ApiError(404, f"no project {project_id!r}")
+    payload = await read_json(request, rt.settings.max_body_bytes)
+    if not isinstance(payload, dict):
+        raise ApiError(400, f"request body: must be a JSON object, got {type_name(payload)}")
+    if payload.get("projectId", project_id) != project_id:
+        raise ApiError(400, "projectId: cannot be changed")
+    # Validate the merged whole with the same parser as creation, so errors read alike.
+    merged = {k: v for k, v in current.to_json().items() if k in PROJECT_KEYS} | payload
+    try:
+        project = parse_project(merged, created_at=current.created_at)
+    except FieldError as exc:
+        raise _bad(exc) from exc
+    updated = rt.store.replace_project(project)
+    if updated is None:
+        raise ApiError(404, f"no project {project_id!r}")
+    rt.events.publish("project", updated)
+    return JSONResponse(updated)
 
 
 async def delete_project(request: Request) -> Response:
@@ -231,10 +258,11 @@ async def builtin_scenarios(request: Request) -> Response:
 
 def _clock_json(request: Request) -> dict[str, Any]:
     clock = runtime(request).clock
+    now = clock.now()  # read once, so `now` and `epoch` name the same instant
     return {
         "mode": clock.mode,
-        "now": clock.now_iso(),
-        "epoch": clock.now(),
+        "now": iso(now),
+        "epoch": now,
         "pending": clock.pending,
     }
 
@@ -252,6 +280,9 @@ async def advance_clock(request: Request) -> Response:
         seconds = number("seconds", payload["seconds"])
     except FieldError as exc:
         raise _bad(exc) from exc
+    # The clock stops at the last instant a timestamp can show: past it every answer would
+    # fail. So a huge advance ("run everything") runs all that is due and stops there.
+    seconds = min(seconds, max(0.0, LATEST_EPOCH - rt.clock.now()))
     try:
         ran = await rt.clock.advance(seconds)
     except ClockError as exc:
@@ -298,6 +329,7 @@ routes = [
     Route("/_mock/projects", list_projects, methods=["GET"]),
     Route("/_mock/projects", create_project, methods=["POST"]),
     Route("/_mock/projects/{projectId}", get_project, methods=["GET"]),
+    Route("/_mock/projects/{projectId}", update_project, methods=["PATCH"]),
     Route("/_mock/projects/{projectId}", delete_project, methods=["DELETE"]),
     Route("/_mock/messages", list_messages, methods=["GET"]),
     Route("/_mock/messages", clear_messages, methods=["DELETE"]),
