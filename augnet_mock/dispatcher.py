@@ -8,6 +8,7 @@ clock holds them too. A slow or dead receiver only holds up its own message.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -23,7 +24,12 @@ from .scenarios import STALE_DATE_SECONDS
 from .signing import digest, http_date, sign, signed_headers
 from .store import Store
 
-POOL_LIMITS = httpx2.Limits(max_connections=200, max_keepalive_connections=50)
+# At most this many callbacks are on the wire at once. Queuing them here rather than
+# inside the connection pool matters: the pool rescans every waiting request for every
+# free connection, and under a burst its waiters time out (PoolTimeout) and need retries.
+# Each message still sends one callback at a time, so one dead receiver holds one slot.
+MAX_IN_FLIGHT = 100
+POOL_LIMITS = httpx2.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
 
 
 @dataclass(slots=True)
@@ -92,6 +98,7 @@ class Dispatcher:
         self.timeout = timeout
         self._outboxes: dict[str, Outbox] = {}
         self._ids = itertools.count(1)
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
         self._client: httpx2.AsyncClient | None = None
 
     @property
@@ -99,7 +106,8 @@ class Dispatcher:
         # Created on first use so it binds to the loop that serves the app.
         if self._client is None:
             self._client = httpx2.AsyncClient(
-                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 2.0)),
+                # No pool timeout: the semaphore already bounds who waits for a connection.
+                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 2.0), pool=None),
                 limits=POOL_LIMITS,
                 follow_redirects=False,
                 trust_env=False,  # callbacks go where the user said, never via a proxy
@@ -214,7 +222,10 @@ class Dispatcher:
         error: str | None = None
         try:
             headers, fault = self._headers(pending)
-            response = await self.client.post(pending.url, content=pending.body, headers=headers)
+            async with self._in_flight:
+                response = await self.client.post(
+                    pending.url, content=pending.body, headers=headers
+                )
             status_code = response.status_code
             if not 200 <= status_code < 300:
                 error = f"receiver answered {status_code}"

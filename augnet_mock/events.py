@@ -21,6 +21,11 @@ class EventBus:
         self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._ids = itertools.count(1)
 
+    @property
+    def active(self) -> bool:
+        """Whether anyone listens; lets hot paths skip building an event."""
+        return bool(self._subscribers)
+
     def publish(self, kind: str, data: dict[str, Any]) -> None:
         """Queue an event for every subscriber. Must be called on the event loop."""
         if not self._subscribers:

@@ -48,7 +48,8 @@ class Lifecycle:
 
     def start(self, route: Route, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
-        self.clock.schedule(0, lambda: self._callback(route, plan, "queued"))
+        if plan.callback_url is not None:
+            self.clock.schedule(0, lambda: self._callback(route, plan, "queued"))
         if plan.final_status == "failed":
             # A failed message never reaches the carrier: queued -> failed.
             self.clock.schedule(plan.send_delay, lambda: self._step(route, plan, "failed"))
@@ -61,11 +62,13 @@ class Lifecycle:
 
     async def _step(self, route: Route, plan: Plan, status: str) -> None:
         code = plan.error_code if status in ("undelivered", "failed") else None
-        record = self.store.set_status(route.sid, status, self.clock.now_iso(), error_code=code)
-        if record is None:
+        if not self.store.set_status(route.sid, status, self.clock.now(), error_code=code):
             self._held.pop(route.sid, None)  # statuses a "reorder" fault was holding back
             return  # cleared or evicted meanwhile: nothing more to tell anyone
-        self.events.publish("status", record)
+        if self.events.active:  # rendering the record is the costly part; skip it unwatched
+            record = self.store.message(route.sid, with_callbacks=False)
+            if record is not None:
+                self.events.publish("status", record)
         await self._callback(route, plan, status)
 
     async def _callback(self, route: Route, plan: Plan, status: str) -> None:

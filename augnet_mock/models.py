@@ -5,8 +5,12 @@ Plain dataclasses with a `to_json()` each; the JSON names are the SPEC's camelCa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .clock import iso
+from .segmentation import segment
 
 # Augnet's sample credentials (the provider document's curl example), so the seed's
 # example works unchanged against a freshly started mock.
@@ -95,8 +99,21 @@ class CallbackAttempt:
         }
 
 
-@dataclass(slots=True)
-class Message:
+# One timeline step: (status, epoch seconds, error code or None).
+Step = tuple[str, float, str | None]
+
+
+class Message(NamedTuple):
+    """One recorded send, kept small: the store may hold 100,000 of them.
+
+    An immutable tuple of plain values: a status change stores a new tuple. That
+    is what keeps a full store cheap: CPython's garbage collector stops tracking
+    a tuple of atoms after one young collection, so stored messages never lengthen
+    its full scans (which otherwise show up as 100 ms latency spikes). Derived
+    values (`createdAt`, step times, `parts`, `units`) are computed when rendered.
+    Callback attempts live in the store, keyed by sid.
+    """
+
     sid: str
     project_id: str
     to: str
@@ -105,19 +122,28 @@ class Message:
     body: str
     encoding: str
     segments: int
-    parts: tuple[str, ...]
     status_callback: str | None
-    created_at: str
     created_epoch: float
     status: str = "queued"
-    timeline: list[dict[str, Any]] = field(default_factory=list)
-    callbacks: list[CallbackAttempt] = field(default_factory=list)
+    timeline: tuple[Step, ...] = ()
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
-    units: tuple[int, ...] = ()  # septets (GSM-7) or UTF-16 units (UCS-2) per part
 
-    def to_json(self, *, with_callbacks: bool = True) -> dict[str, Any]:
+    @property
+    def created_at(self) -> str:
+        return iso(self.created_epoch)
+
+    def with_step(self, status: str, epoch: float, error_code: str | None = None) -> Message:
+        return self._replace(
+            status=status,
+            error_code=self.error_code if error_code is None else error_code,
+            timeline=(*self.timeline, (status, epoch, error_code)),
+        )
+
+    def to_json(self, callbacks: Iterable[CallbackAttempt] | None = None) -> dict[str, Any]:
+        """The API view; `callbacks` adds the attempts (the store keeps them)."""
+        seg = segment(self.body)  # deterministic, so rendering beats storing the parts
         data: dict[str, Any] = {
             "sid": self.sid,
             "projectId": self.project_id,
@@ -127,19 +153,27 @@ class Message:
             "body": self.body,
             "encoding": self.encoding,
             "segments": self.segments,
-            "parts": list(self.parts),
-            "units": list(self.units),
+            "parts": list(seg.parts),
+            "units": list(seg.units),
             "status": self.status,
             "errorCode": self.error_code,
             "statusCallback": self.status_callback,
-            "timeline": [dict(step) for step in self.timeline],
+            "timeline": [_step_json(step) for step in self.timeline],
             "scenario": self.scenario,
             "batchId": self.batch_id,
             "createdAt": self.created_at,
         }
-        if with_callbacks:
-            data["callbacks"] = [a.to_json() for a in self.callbacks]
+        if callbacks is not None:
+            data["callbacks"] = [a.to_json() for a in callbacks]
         return data
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    status, epoch, error_code = step
+    data: dict[str, Any] = {"status": status, "at": iso(epoch)}
+    if error_code is not None:
+        data["errorCode"] = error_code
+    return data
 
 
 @dataclass(slots=True)

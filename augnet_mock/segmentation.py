@@ -27,6 +27,7 @@ GSM7_BASIC = frozenset(
 )
 # 3GPP TS 23.038 §6.2.1.1: the default extension table, reached by ESC (two septets each).
 GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,7 @@ class Segmentation:
 
 def is_gsm7(text: str) -> bool:
     """True when every character is in the GSM 03.38 default alphabet or its extension."""
-    return all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text)
+    return GSM7_ALL.issuperset(text)
 
 
 def _gsm7_cost(ch: str) -> int:
@@ -74,7 +75,11 @@ def segment(body: str) -> Segmentation:
         encoding = "UCS-2"
         cost, single, multi = _ucs2_cost, UCS2_SINGLE_PART, UCS2_MULTI_PART
 
-    total = sum(cost(ch) for ch in body)
+    # Counted with C-level string methods: this runs on every send and every render.
+    if encoding == "GSM-7":
+        total = len(body) + sum(body.count(ch) for ch in GSM7_EXTENSION)
+    else:
+        total = len(body.encode("utf-16-le", "surrogatepass")) // 2
     if total <= single:
         return Segmentation(encoding, (body,), (total,))
 

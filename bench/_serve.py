@@ -163,7 +163,11 @@ def main() -> None:
     elif args.kind == "bare":
         run_uvicorn(bare_app(), args.port)
     else:
-        run_uvicorn(mock_app(json.loads(args.options)), args.port)
+        from augnet_mock.cli import tune_gc
+
+        app = mock_app(json.loads(args.options))
+        tune_gc()  # as `augnet-mock serve` does: measure the server as shipped
+        run_uvicorn(app, args.port)
 
 
 if __name__ == "__main__":

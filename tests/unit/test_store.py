@@ -38,9 +38,7 @@ def make_message(
         body="hi",
         encoding="GSM-7",
         segments=1,
-        parts=("hi",),
         status_callback=None,
-        created_at="1970-01-01T00:16:40.000Z",
         created_epoch=epoch,
         status=status,
         batch_id=batch_id,
@@ -215,16 +213,17 @@ def test_reads_are_snapshots(filled: Store) -> None:
 
 def test_set_status_appends_to_timeline(filled: Store) -> None:
     """set_status changes the status and appends a step (with the error code, if any)."""
-    filled.set_status("m2", "sent", "t1")
-    changed = filled.set_status("m2", "undelivered", "t2", error_code="30003")
+    assert filled.set_status("m2", "sent", 1.0)
+    assert filled.set_status("m2", "undelivered", 2.5, error_code="30003")
+    changed = filled.message("m2")
     assert changed is not None
     assert changed["status"] == "undelivered"
     assert changed["errorCode"] == "30003"
     assert changed["timeline"] == [
-        {"status": "sent", "at": "t1"},
-        {"status": "undelivered", "at": "t2", "errorCode": "30003"},
+        {"status": "sent", "at": "1970-01-01T00:00:01.000Z"},
+        {"status": "undelivered", "at": "1970-01-01T00:00:02.500Z", "errorCode": "30003"},
     ]
-    assert filled.set_status("gone", "sent", "t") is None
+    assert filled.set_status("gone", "sent", 3.0) is False
 
 
 # -- rules ------------------------------------------------------------------------------
