@@ -293,13 +293,9 @@ async def advance_clock(request: Request) -> Response:
 # -- events -----------------------------------------------------------------------
 
 
-def _event_filter(request: Request) -> str | None:
-    return request.query_params.get("projectId")
-
-
 async def events(request: Request) -> Response:
     bus = runtime(request).events
-    project_id = _event_filter(request)
+    project_id = request.query_params.get("projectId")
 
     async def stream() -> AsyncIterator[bytes]:
         async with bus.subscribe() as queue:

@@ -123,10 +123,6 @@ class Dispatcher:
     def reset(self) -> None:
         self._outboxes.clear()
 
-    @property
-    def backlog(self) -> int:
-        return sum(len(o.queue) for o in self._outboxes.values())
-
     async def notify(
         self,
         *,
