@@ -14,9 +14,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-Job = Callable[[], Awaitable[None]]
+# A job is a coroutine function and its arguments. Passing arguments, rather than a
+# closure over them, keeps each pending job down to one heap tuple: under load
+# thousands are pending, and closures and timer handles per job showed up as
+# garbage-collector pauses in bench/send_throughput.py.
+Job = Callable[..., Awaitable[None]]
+Entry = tuple[float, int, Job, tuple[Any, ...]]
 ErrorHook = Callable[[BaseException], None]
 ClockMode = Literal["real", "manual"]
 
@@ -52,7 +57,8 @@ class Clock:
     def now_iso(self) -> str:
         return iso(self.now())
 
-    def schedule(self, delay: float, job: Job) -> None:
+    def schedule(self, delay: float, job: Job, *args: Any) -> None:
+        """Run `job(*args)` once `delay` seconds of this clock have passed."""
         raise NotImplementedError
 
     @property
@@ -65,9 +71,9 @@ class Clock:
     async def aclose(self) -> None:
         """Drop whatever is still scheduled."""
 
-    async def _run(self, job: Job) -> None:
+    async def _run(self, job: Job, args: tuple[Any, ...]) -> None:
         try:
-            await job()
+            await job(*args)
         except Exception as exc:  # a failed job must not stop the others
             log.exception("scheduled job failed")
             if self._on_error:
@@ -79,32 +85,54 @@ class RealClock(Clock):
 
     def __init__(self, on_error: ErrorHook | None = None) -> None:
         super().__init__(on_error)
-        self._handles: set[asyncio.TimerHandle] = set()
+        # One loop timer for the earliest job; the rest wait in a heap (loop time).
+        self._queue: list[Entry] = []
+        self._seq = itertools.count()
+        # uvloop hands back a plain Handle for a due-now call_at, so keep the time here.
+        self._timer: asyncio.Handle | None = None
+        self._timer_due = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     def now(self) -> float:
         return time.time()
 
-    def schedule(self, delay: float, job: Job) -> None:
+    def schedule(self, delay: float, job: Job, *args: Any) -> None:
         loop = asyncio.get_running_loop()
+        due = loop.time() + max(0.0, delay)
+        heapq.heappush(self._queue, (due, next(self._seq), job, args))
+        if self._timer is None or due < self._timer_due:
+            self._arm(loop)
 
-        def fire() -> None:
-            self._handles.discard(handle)
-            task = loop.create_task(self._run(job))
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._queue:
+            due = self._queue[0][0]
+            self._timer = loop.call_at(due, self._fire, loop, due)
+            self._timer_due = due
+        else:
+            self._timer = None
+
+    def _fire(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self._timer = None
+        # A loop may fire a timer up to its clock resolution early; the job is due.
+        now = max(loop.time(), due)
+        while self._queue and self._queue[0][0] <= now:
+            _, _, job, args = heapq.heappop(self._queue)
+            task = loop.create_task(self._run(job, args))  # started in due order
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-
-        handle = loop.call_later(max(0.0, delay), fire)
-        self._handles.add(handle)
+        self._arm(loop)
 
     @property
     def pending(self) -> int:
-        return len(self._handles) + len(self._tasks)
+        return len(self._queue) + len(self._tasks)
 
     async def aclose(self) -> None:
-        for handle in list(self._handles):
-            handle.cancel()
-        self._handles.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._queue.clear()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -117,15 +145,15 @@ class ManualClock(Clock):
     def __init__(self, start: float | None = None, on_error: ErrorHook | None = None) -> None:
         super().__init__(on_error)
         self._now = time.time() if start is None else start
-        self._queue: list[tuple[float, int, Job]] = []
+        self._queue: list[Entry] = []
         self._seq = itertools.count()
         self._advancing = asyncio.Lock()
 
     def now(self) -> float:
         return self._now
 
-    def schedule(self, delay: float, job: Job) -> None:
-        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), job))
+    def schedule(self, delay: float, job: Job, *args: Any) -> None:
+        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), job, args))
 
     @property
     def pending(self) -> int:
@@ -139,9 +167,9 @@ class ManualClock(Clock):
             target = self._now + seconds
             ran = 0
             while self._queue and self._queue[0][0] <= target and ran < MAX_JOBS_PER_ADVANCE:
-                due, _, job = heapq.heappop(self._queue)
+                due, _, job, args = heapq.heappop(self._queue)
                 self._now = max(self._now, due)
-                await self._run(job)
+                await self._run(job, args)
                 ran += 1
             self._now = max(self._now, target)
             return ran

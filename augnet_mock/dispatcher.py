@@ -160,7 +160,7 @@ class Dispatcher:
                 outbox.queue.popleft()  # gave up; the journal shows every try
             else:
                 delay = self.backoff * 2 ** (pending.attempts - 1)
-                self.clock.schedule(delay, lambda: self._drain(sid))
+                self.clock.schedule(delay, self._drain, sid)
                 return  # still draining: later statuses wait behind the retry
         outbox.draining = False
         if self._outboxes.get(sid) is outbox:

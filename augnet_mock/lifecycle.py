@@ -49,15 +49,15 @@ class Lifecycle:
     def start(self, route: Route, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
         if plan.callback_url is not None:
-            self.clock.schedule(0, lambda: self._callback(route, plan, "queued"))
+            self.clock.schedule(0, self._callback, route, plan, "queued")
         if plan.final_status == "failed":
             # A failed message never reaches the carrier: queued -> failed.
-            self.clock.schedule(plan.send_delay, lambda: self._step(route, plan, "failed"))
+            self.clock.schedule(plan.send_delay, self._step, route, plan, "failed")
         else:
-            self.clock.schedule(plan.send_delay, lambda: self._sent(route, plan))
+            self.clock.schedule(plan.send_delay, self._sent, route, plan)
 
     async def _sent(self, route: Route, plan: Plan) -> None:
-        self.clock.schedule(plan.delivery_delay, lambda: self._step(route, plan, plan.final_status))
+        self.clock.schedule(plan.delivery_delay, self._step, route, plan, plan.final_status)
         await self._step(route, plan, "sent")
 
     async def _step(self, route: Route, plan: Plan, status: str) -> None:
