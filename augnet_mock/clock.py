@@ -20,7 +20,10 @@ from typing import Any, Literal
 # closure over them, keeps each pending job down to one heap tuple: under load
 # thousands are pending, and closures and timer handles per job showed up as
 # garbage-collector pauses in bench/send_throughput.py.
-Job = Callable[..., Awaitable[None]]
+# A job may be a plain function: one that returns None ran to completion with no
+# task at all (the common lifecycle step); one that returns an awaitable (any
+# coroutine function) is finished in a task, or awaited by `advance`.
+Job = Callable[..., Awaitable[None] | None]
 Entry = tuple[float, int, Job, tuple[Any, ...]]
 ErrorHook = Callable[[BaseException], None]
 ClockMode = Literal["real", "manual"]
@@ -71,13 +74,24 @@ class Clock:
     async def aclose(self) -> None:
         """Drop whatever is still scheduled."""
 
-    async def _run(self, job: Job, args: tuple[Any, ...]) -> None:
+    def _start(self, job: Job, args: tuple[Any, ...]) -> Awaitable[None] | None:
+        """Call a job; what it hands back to wait on, if anything."""
         try:
-            await job(*args)
+            return job(*args)
         except Exception as exc:  # a failed job must not stop the others
-            log.exception("scheduled job failed")
-            if self._on_error:
-                self._on_error(exc)
+            self._failed(exc)
+            return None
+
+    async def _finish(self, pending: Awaitable[None]) -> None:
+        try:
+            await pending
+        except Exception as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        log.error("scheduled job failed", exc_info=exc)
+        if self._on_error:
+            self._on_error(exc)
 
 
 class RealClock(Clock):
@@ -119,9 +133,11 @@ class RealClock(Clock):
         now = max(loop.time(), due)
         while self._queue and self._queue[0][0] <= now:
             _, _, job, args = heapq.heappop(self._queue)
-            task = loop.create_task(self._run(job, args))  # started in due order
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            pending = self._start(job, args)  # started in due order
+            if pending is not None:
+                task = loop.create_task(self._finish(pending))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
         self._arm(loop)
 
     @property
@@ -169,7 +185,9 @@ class ManualClock(Clock):
             while self._queue and self._queue[0][0] <= target and ran < MAX_JOBS_PER_ADVANCE:
                 due, _, job, args = heapq.heappop(self._queue)
                 self._now = max(self._now, due)
-                await self._run(job, args)
+                pending = self._start(job, args)
+                if pending is not None:
+                    await self._finish(pending)
                 ran += 1
             self._now = max(self._now, target)
             return ran

@@ -7,6 +7,7 @@ defaults come from the project and server, and a scenario rule may change them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from .clock import Clock
@@ -14,26 +15,25 @@ from .dispatcher import Dispatcher
 from .events import EventBus
 from .store import Store
 
+# Shared, so a plan with no faults allocates none (frozensets are GC-tracked).
+NO_FAULTS: frozenset[str] = frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    send_delay: float
-    delivery_delay: float
-    final_status: str = "delivered"
-    error_code: str | None = None
-    callback_url: str | None = None
-    faults: frozenset[str] = frozenset()
-    drop_statuses: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Who a message's callbacks are about: fixed when the message is accepted."""
+    """How one message will go, and who its callbacks are about. Fixed at acceptance."""
 
     sid: str
     project_id: str
     from_: str
     to: str
+    send_delay: float
+    delivery_delay: float
+    final_status: str = "delivered"
+    error_code: str | None = None
+    callback_url: str | None = None
+    faults: frozenset[str] = NO_FAULTS
+    drop_statuses: frozenset[str] = NO_FAULTS
 
 
 class Lifecycle:
@@ -45,54 +45,64 @@ class Lifecycle:
         self.dispatcher = dispatcher
         self.events = events
         self._held: dict[str, list[str]] = {}  # statuses held back by a "reorder" fault
+        # Bound once: each `self._step` would otherwise be a new object per scheduled job.
+        self._step_job = self._step
+        self._sent_job = self._sent
+        self._callback_job = self._callback
 
-    def start(self, route: Route, plan: Plan) -> None:
+    def start(self, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
         if plan.callback_url is not None:
-            self.clock.schedule(0, self._callback, route, plan, "queued")
+            self.clock.schedule(0, self._callback_job, plan, "queued")
         if plan.final_status == "failed":
             # A failed message never reaches the carrier: queued -> failed.
-            self.clock.schedule(plan.send_delay, self._step, route, plan, "failed")
+            self.clock.schedule(plan.send_delay, self._step_job, plan, "failed")
         else:
-            self.clock.schedule(plan.send_delay, self._sent, route, plan)
+            self.clock.schedule(plan.send_delay, self._sent_job, plan)
 
-    async def _sent(self, route: Route, plan: Plan) -> None:
-        self.clock.schedule(plan.delivery_delay, self._step, route, plan, plan.final_status)
-        await self._step(route, plan, "sent")
+    def _sent(self, plan: Plan) -> Awaitable[None] | None:
+        self.clock.schedule(plan.delivery_delay, self._step_job, plan, plan.final_status)
+        return self._step(plan, "sent")
 
-    async def _step(self, route: Route, plan: Plan, status: str) -> None:
+    def _step(self, plan: Plan, status: str) -> Awaitable[None] | None:
+        """Record a step now; hand back its callback for the clock to finish, if any.
+
+        A plain function, so a message without a callback URL moves on with no task.
+        """
         code = plan.error_code if status in ("undelivered", "failed") else None
-        if not self.store.set_status(route.sid, status, self.clock.now(), error_code=code):
-            self._held.pop(route.sid, None)  # statuses a "reorder" fault was holding back
-            return  # cleared or evicted meanwhile: nothing more to tell anyone
+        if not self.store.set_status(plan.sid, status, self.clock.now(), error_code=code):
+            self._held.pop(plan.sid, None)  # statuses a "reorder" fault was holding back
+            return None  # cleared or evicted meanwhile: nothing more to tell anyone
         if self.events.active:  # rendering the record is the costly part; skip it unwatched
-            record = self.store.message(route.sid, with_callbacks=False)
+            record = self.store.message(plan.sid, with_callbacks=False)
             if record is not None:
                 self.events.publish("status", record)
-        await self._callback(route, plan, status)
+        if plan.callback_url is None:
+            return None
+        return self._callback(plan, status)
 
-    async def _callback(self, route: Route, plan: Plan, status: str) -> None:
+    async def _callback(self, plan: Plan, status: str) -> None:
         if plan.callback_url is None:
             return
         statuses = [status]
         if "reorder" in plan.faults:
             # Hold statuses until the final one, then post them last-first. Dropped
             # statuses are skipped below, so dropping the final one cannot strand the rest.
-            held = self._held.setdefault(route.sid, [])
+            held = self._held.setdefault(plan.sid, [])
             held.append(status)
             if status not in ("delivered", "undelivered", "failed"):
                 return
-            statuses = list(reversed(self._held.pop(route.sid)))
+            statuses = list(reversed(self._held.pop(plan.sid)))
         for s in statuses:
             if s in plan.drop_statuses:
                 continue
             await self.dispatcher.notify(
-                sid=route.sid,
-                project_id=route.project_id,
+                sid=plan.sid,
+                project_id=plan.project_id,
                 status=s,
                 url=plan.callback_url,
-                from_=route.from_,
-                to=route.to,
+                from_=plan.from_,
+                to=plan.to,
                 faults=plan.faults,
                 copies=2 if "duplicate" in plan.faults else 1,
             )

@@ -16,7 +16,7 @@ from typing import Any
 from .clock import Clock, make_clock
 from .dispatcher import Dispatcher
 from .events import EventBus
-from .lifecycle import Lifecycle, Plan, Route
+from .lifecycle import NO_FAULTS, Lifecycle, Plan
 from .models import Message, Project, RejectedRequest
 from .scenarios import Rule, SendContext, builtin_rules, chaos_rules, parse_rule
 from .segmentation import Segmentation
@@ -104,13 +104,10 @@ class Runtime:
         self.store.add_message(message)
         if self.events.active:
             self.events.publish("message", message.to_json(callbacks=()))
-        self.lifecycle.start(
-            Route(message.sid, project.project_id, message.from_, message.to),
-            self._plan(project, req, rule),
-        )
+        self.lifecycle.start(self._plan(project, message, rule))
         return message
 
-    def _plan(self, project: Project, req: SendRequest, rule: Rule | None) -> Plan:
+    def _plan(self, project: Project, message: Message, rule: Rule | None) -> Plan:
         s = self.settings
         effect = rule.effect if rule else None
         send_delay = project.send_delay if project.send_delay is not None else s.send_delay
@@ -122,13 +119,17 @@ class Runtime:
         if effect and effect.delivery_delay is not None:
             delivery = effect.delivery_delay
         return Plan(
+            sid=message.sid,
+            project_id=project.project_id,
+            from_=message.from_,
+            to=message.to,
             send_delay=send_delay,
             delivery_delay=delivery,
             final_status=(effect.final_status if effect and effect.final_status else "delivered"),
             error_code=effect.error_code if effect else None,
-            callback_url=req.status_callback or project.webhook_url,
-            faults=effect.callback if effect else frozenset(),
-            drop_statuses=effect.drop_statuses if effect else frozenset(),
+            callback_url=message.status_callback or project.webhook_url,
+            faults=effect.callback if effect else NO_FAULTS,
+            drop_statuses=effect.drop_statuses if effect else NO_FAULTS,
         )
 
     def reject(
