@@ -56,16 +56,15 @@ def banner(settings: Settings, url: str) -> str:
 
 
 def tune_gc() -> None:
-    """Garbage-collector settings for a process that is only the mock server.
+    """Take everything loaded at startup out of the garbage collector's full scans.
 
-    Each in-flight message keeps its plan and clock entries alive for its send and
-    delivery delays; a somewhat larger young generation lets most of them die before
-    promotion, so full scans (the tail-latency spikes under load) come less often.
-    Chosen by measuring bench/send_throughput.py against other settings. Not done
-    by `create_app`, because an embedding process (pytest) owns its own collector.
+    Startup objects live for the whole run; scanning them again at every full
+    collection only adds to tail latency under load. Measured with
+    bench/send_throughput.py, where widening the young generation did no better
+    once in-flight messages were lean. Not done by `create_app`, because an
+    embedding process (pytest) owns its own collector.
     """
-    gc.freeze()  # everything imported so far lives for the whole run
-    gc.set_threshold(5_000, 20, 100)
+    gc.freeze()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

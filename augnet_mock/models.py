@@ -134,13 +134,6 @@ class Message(NamedTuple):
     def created_at(self) -> str:
         return iso(self.created_epoch)
 
-    def with_step(self, status: str, epoch: float, error_code: str | None = None) -> Message:
-        return self._replace(
-            status=status,
-            error_code=self.error_code if error_code is None else error_code,
-            timeline=(*self.timeline, (status, epoch, error_code)),
-        )
-
     def to_json(self, callbacks: Iterable[CallbackAttempt] | None = None) -> dict[str, Any]:
         """The API view; `callbacks` adds the attempts (the store keeps them)."""
         seg = segment(self.body)  # deterministic, so rendering beats storing the parts

@@ -77,7 +77,9 @@ def segment(body: str) -> Segmentation:
 
     # Counted with C-level string methods: this runs on every send and every render.
     if encoding == "GSM-7":
-        total = len(body) + sum(body.count(ch) for ch in GSM7_EXTENSION)
+        total = len(body)
+        if not GSM7_EXTENSION.isdisjoint(body):  # most bodies have none: skip the count
+            total += sum(body.count(ch) for ch in GSM7_EXTENSION)
     else:
         total = len(body.encode("utf-16-le", "surrogatepass")) // 2
     if total <= single:

@@ -21,6 +21,9 @@ from .models import CallbackAttempt, Message, Project, RejectedRequest
 from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
+_STATUS, _TIMELINE, _ERROR_CODE = (
+    Message._fields.index(name) for name in ("status", "timeline", "error_code")
+)
 DEFAULT_MAX_REJECTED = 1_000
 
 
@@ -148,10 +151,17 @@ class Store:
     ) -> bool:
         """Record a lifecycle step; False if the message is gone (cleared or evicted)."""
         with self._lock:
-            m = self._view(sid)
-            if m is None:
+            raw = self._messages.get(sid)
+            if raw is None:
                 return False
-            self._messages[sid] = tuple(m.with_step(status, epoch, error_code))
+            # Edit the stored tuple in place of building Message views: this runs
+            # for every lifecycle step of every message.
+            row = list(raw)
+            row[_STATUS] = status
+            row[_TIMELINE] = (*raw[_TIMELINE], (status, epoch, error_code))
+            if error_code is not None:
+                row[_ERROR_CODE] = error_code
+            self._messages[sid] = tuple(row)
             return True
 
     def _drop_messages(self, doomed: Callable[[Message], bool]) -> int:
