@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .errors import ApiError
+from .errors import ApiError, dropped_body
 from .httpio import error_payload, parse_json, read_body, require_json, runtime
 from .models import Project
 from .runtime import Runtime, SendRequest
@@ -146,13 +146,7 @@ async def send_message(request: Request) -> Response:
                     method=request.method,
                     path=request.url.path,
                     status=None,
-                    error={
-                        "timestamp": rt.clock.now_iso(),
-                        "status": None,
-                        "error": "Connection dropped",
-                        "message": f"scenario {rule.label}: closed with no response",
-                        "path": request.url.path,
-                    },
+                    error=dropped_body(request.url.path, rt.clock.now_iso(), rule.label),
                     project_id=project.project_id,
                     rule=rule,
                     body=raw,

@@ -17,11 +17,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import api, control, ui
+from .clock import ClockError
 from .errors import ApiError
 from .httpio import error_response
 from .openapi import openapi_routes
 from .runtime import Runtime
 from .settings import Settings
+from .store import Conflict
+from .validation import FieldError
 
 log = logging.getLogger("augnet_mock")
 
@@ -29,6 +32,14 @@ log = logging.getLogger("augnet_mock")
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(request, exc)
+
+
+async def _field_error(request: Request, exc: Exception) -> Response:
+    return error_response(request, ApiError(400, str(exc)))  # "<field>: <why>"
+
+
+async def _conflict(request: Request, exc: Exception) -> Response:
+    return error_response(request, ApiError(409, str(exc)))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -59,6 +70,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[*api.routes, *control.routes, *openapi_routes(), *ui.routes],
         exception_handlers={
             ApiError: _api_error,
+            FieldError: _field_error,  # bad input anywhere below a route
+            Conflict: _conflict,  # the record already exists
+            ClockError: _conflict,  # e.g. advancing a real clock
             HTTPException: _http_error,
             Exception: _server_error,
         },

@@ -27,6 +27,20 @@ def reason(status: int) -> str:
         return "Error"
 
 
+def dropped_body(path: str, timestamp: str, rule_label: str) -> dict[str, Any]:
+    """What the rejected-requests log records for a connection a scenario dropped.
+
+    The client never sees it (it gets no answer at all); `status` is null for that reason.
+    """
+    return {
+        "timestamp": timestamp,
+        "status": None,
+        "error": "Connection dropped",
+        "message": f"scenario {rule_label}: closed with no response",
+        "path": path,
+    }
+
+
 def error_body(status: int, message: str, path: str, timestamp: str) -> dict[str, Any]:
     return {
         "timestamp": timestamp,

@@ -55,14 +55,9 @@ class Runtime:
         )
         self.lifecycle = Lifecycle(self.store, self.clock, self.dispatcher, self.events)
         self.rng = random.Random(settings.seed)
-        self.fallback_rules = builtin_rules() + chaos_rules(
-            settings.chaos_api_errors, settings.chaos_undelivered
-        )
         # Built-ins match on `to` alone, so look them up instead of scanning each send.
-        self._magic = {
-            r.match["to"].pattern: r for r in self.fallback_rules if r.source == "builtin"
-        }
-        self._chaos = [r for r in self.fallback_rules if r.source == "chaos"]
+        self._magic = {r.match["to"].pattern: r for r in builtin_rules()}
+        self._chaos = chaos_rules(settings.chaos_api_errors, settings.chaos_undelivered)
         # uuid1 with a fixed random node: still a version-1, time-based sid, but the
         # library skips libuuid, which costs a failed socket connect to uuidd per call.
         self._sid_node = random.getrandbits(48) | 1 << 40  # RFC 4122 §4.5 multicast bit
@@ -163,7 +158,7 @@ class Runtime:
         self.dispatcher.reset()
         self.lifecycle.reset()
         self.rng.seed(self.settings.seed)
-        for rule in self.fallback_rules:
+        for rule in [*self._magic.values(), *self._chaos]:
             rule.hits = 0
         self.errors.clear()
         self.store.reset(self.settings.startup_projects(), self._startup_rules())

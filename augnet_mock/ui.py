@@ -18,10 +18,10 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from .api import parse_send
-from .errors import ApiError
+from .errors import ApiError, dropped_body
 from .httpio import error_payload, read_json, runtime
 from .models import DEFAULT_PROJECT_ID, Project
-from .validation import FieldError, integer
+from .validation import integer
 
 WEB_DIR = Path(__file__).parent / "web"
 DEMO_MAX = 100  # per click: enough for a busy inbox, small enough to stay instant
@@ -152,10 +152,7 @@ async def demo(request: Request) -> Response:
     payload = {} if payload is None else payload
     if not isinstance(payload, dict):
         raise ApiError(400, 'request body: must be a JSON object such as {"count": 10}')
-    try:
-        count = integer("count", payload.get("count", DEMO_DEFAULT), minimum=1, maximum=DEMO_MAX)
-    except FieldError as exc:
-        raise ApiError(400, str(exc)) from exc
+    count = integer("count", payload.get("count", DEMO_DEFAULT), minimum=1, maximum=DEMO_MAX)
     project = _demo_project(request, payload)
     from faker import Faker  # imported on first demo: it takes ~0.3 s and most runs never demo
 
@@ -173,14 +170,17 @@ async def demo(request: Request) -> Response:
         send = {"to": _demo_to(fake, rng), "body": body, "from": rng.choice(DEMO_SENDERS)}
         req = parse_send(send, max_segments=rt.settings.max_segments)
         rule = rt.pick_rule(project.project_id, req)
-        effect = rule.effect if rule else None
-        if effect and (effect.api_error or effect.drop_connection):
+        if rule and (rule.effect.api_error or rule.effect.drop_connection):
             # The API would have refused this one: log it as the API would.
-            status = effect.api_error.status if effect.api_error else None
-            message = effect.api_error.message if effect.api_error else "connection dropped"
-            error = error_payload(request, ApiError(status or 500, message))
-            if status is None:
-                error.update(status=None, error="Connection dropped")
+            effect = rule.effect
+            if effect.api_error:
+                status: int | None = effect.api_error.status
+                error = error_payload(
+                    request, ApiError(effect.api_error.status, effect.api_error.message)
+                )
+            else:
+                status = None
+                error = dropped_body(request.url.path, rt.clock.now_iso(), rule.label)
             rt.reject(
                 method="POST",
                 path=request.url.path,
