@@ -4,18 +4,24 @@ Each message has an outbox, drained in order: a status callback waits until the
 one before it was acknowledged or gave up, so one message's callbacks always
 arrive in order. Retries are clock jobs with exponential backoff, so a manual
 clock holds them too. A slow or dead receiver only holds up its own message.
+
+The client is aiohttp rather than httpx2 (which the rest of the package uses):
+callbacks go out at three per message, and aiohttp's pool costs about a tenth of
+the CPU per request (README, design notes).
 """
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import itertools
 import json
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-import httpx2
+import aiohttp
+import yarl
 
 from .clock import Clock
 from .events import EventBus
@@ -24,12 +30,11 @@ from .scenarios import STALE_DATE_SECONDS
 from .signing import digest, http_date, sign, signed_headers
 from .store import Store
 
-# At most this many callbacks are on the wire at once. Queuing them here rather than
-# inside the connection pool matters: the pool rescans every waiting request for every
-# free connection, and under a burst its waiters time out (PoolTimeout) and need retries.
-# Each message still sends one callback at a time, so one dead receiver holds one slot.
+# At most this many callbacks are on the wire at once; the rest wait, in order, for a
+# pooled connection. Each message sends one callback at a time, so one dead receiver
+# holds one connection.
 MAX_IN_FLIGHT = 100
-POOL_LIMITS = httpx2.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+CONNECT_TIMEOUT = 2.0  # seconds, at most; the read timeout is the configured one
 
 
 @dataclass(slots=True)
@@ -51,9 +56,13 @@ class Outbox:
     draining: bool = False
 
 
+# Built once: json.dumps with options constructs a new encoder on every call.
+_compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str) -> bytes:
     """The callback JSON, compact and in Augnet's key order (the provider's example)."""
-    return json.dumps(
+    return _compact_json(
         {
             "SmsSid": sid,
             "SmsStatus": status,
@@ -62,21 +71,62 @@ def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str
             "To": to,
             "MessageStatus": status,
             "MessageSid": sid,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     ).encode("utf-8")
 
 
-def request_target(url: str) -> tuple[str, str]:
-    """(host, path?query) as the receiver will see them in Host and the request line.
+class Target(NamedTuple):
+    """Where a callback goes, exactly as the receiver will see it."""
 
-    Parsed by httpx2 itself, so what is signed is what goes on the wire: it
-    percent-encodes non-ASCII and some punctuation, keeps an empty "?", drops the
-    default port and never puts userinfo in Host.
+    url: yarl.URL  # what is requested: no userinfo, no fragment
+    host: str  # the Host header: host[:port], punycode, brackets for IPv6
+    path: str  # the request line's target: path?query
+
+
+@functools.lru_cache(maxsize=1024)
+def request_target(url: str) -> Target:
+    """Parse a callback URL once; what is signed is what aiohttp puts on the wire.
+
+    yarl (aiohttp's URL type) percent-encodes non-ASCII and some punctuation and
+    drops the default port. Userinfo is dropped rather than turned into Basic auth,
+    which would replace the Signature header. Raises ValueError for a URL that
+    cannot be sent (the send API accepts a few, e.g. a bad IDNA host).
     """
-    parsed = httpx2.URL(url)
-    return parsed.netloc.decode("ascii"), parsed.raw_path.decode("ascii")
+    try:
+        parsed = yarl.URL(url)
+    except ValueError as exc:
+        raise ValueError(f"cannot send to {url!r}: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.raw_host:
+        raise ValueError(f"cannot send to {url!r}: not an absolute http(s) URL")
+    parsed = parsed.with_user(None).with_fragment(None)
+    host = parsed.host_port_subcomponent
+    assert host is not None  # absolute, checked above
+    return Target(parsed, host, parsed.raw_path_qs)
+
+
+# A receiver that hung up early or answered something that is not HTTP.
+_PROTOCOL_ERRORS = (
+    aiohttp.ServerDisconnectedError,
+    aiohttp.ClientPayloadError,
+    aiohttp.ClientResponseError,
+)
+
+
+def describe_error(exc: BaseException) -> str:
+    """The journal's `error` for a failed attempt, in the README's terms, not aiohttp's."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(exc, TimeoutError):  # aiohttp's read timeouts subclass it
+        return "ReadTimeout"
+    if isinstance(exc, aiohttp.ClientConnectorError | ConnectionRefusedError):
+        kind = "ConnectError"
+    elif isinstance(exc, _PROTOCOL_ERRORS):
+        kind = "RemoteProtocolError"
+    elif isinstance(exc, aiohttp.InvalidURL | ValueError):
+        kind = "InvalidURL"
+    else:
+        kind = type(exc).__name__
+    return f"{kind}: {exc}" if str(exc) else kind
 
 
 class Dispatcher:
@@ -98,26 +148,30 @@ class Dispatcher:
         self.timeout = timeout
         self._outboxes: dict[str, Outbox] = {}
         self._ids = itertools.count(1)
-        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
-        self._client: httpx2.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
 
     @property
-    def client(self) -> httpx2.AsyncClient:
+    def session(self) -> aiohttp.ClientSession:
         # Created on first use so it binds to the loop that serves the app.
-        if self._client is None:
-            self._client = httpx2.AsyncClient(
-                # No pool timeout: the semaphore already bounds who waits for a connection.
-                timeout=httpx2.Timeout(self.timeout, connect=min(self.timeout, 2.0), pool=None),
-                limits=POOL_LIMITS,
-                follow_redirects=False,
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, limit_per_host=0),
+                # No total or pool-wait limit: a callback waits its turn for a connection,
+                # then gets the connect and read timeouts.
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    sock_connect=min(self.timeout, CONNECT_TIMEOUT),
+                    sock_read=self.timeout,
+                ),
+                auto_decompress=False,  # the answer's body is never looked at
                 trust_env=False,  # callbacks go where the user said, never via a proxy
             )
-        return self._client
+        return self._session
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         self._outboxes.clear()
 
     def reset(self) -> None:
@@ -181,7 +235,7 @@ class Dispatcher:
         )
         return await self._attempt(pending, redelivery=True)
 
-    def _headers(self, pending: Pending) -> tuple[dict[str, str], str | None]:
+    def _headers(self, pending: Pending, target: Target) -> tuple[dict[str, str], str | None]:
         project = self.store.project(pending.project_id)
         key = project.signing_key if project else None
         now = self.clock.now()
@@ -192,11 +246,10 @@ class Dispatcher:
         if key and "badSignature" in pending.faults:
             key = key + "-not-the-project-key"
             fault = "badSignature"
-        host, path = request_target(pending.url)
         headers = signed_headers(
             body=pending.body,
-            url_host=host,
-            path=path,
+            url_host=target.host,
+            path=target.path,
             date=http_date(now),
             key_id=pending.project_id,
             key=key,
@@ -206,7 +259,11 @@ class Dispatcher:
             headers["Digest"] = digest(pending.body + b"\n")
             if key:
                 headers["Authorization"] = sign(
-                    key_id=pending.project_id, key=key, method="POST", path=path, headers=headers
+                    key_id=pending.project_id,
+                    key=key,
+                    method="POST",
+                    path=target.path,
+                    headers=headers,
                 )
             fault = "wrongDigest"
         return headers, fault
@@ -216,21 +273,22 @@ class Dispatcher:
         started = time.perf_counter()
         status_code: int | None = None
         error: str | None = None
+        headers: dict[str, str] = {}
+        fault: str | None = None
         try:
-            headers, fault = self._headers(pending)
-            async with self._in_flight:
-                response = await self.client.post(
-                    pending.url, content=pending.body, headers=headers
-                )
-            status_code = response.status_code
+            target = request_target(pending.url)
+            headers, fault = self._headers(pending, target)
+            async with self.session.post(
+                target.url, data=pending.body, headers=headers, allow_redirects=False
+            ) as response:
+                await response.read()  # a cut-short answer fails here; then no status
+                status_code = response.status
             if not 200 <= status_code < 300:
                 error = f"receiver answered {status_code}"
-        except httpx2.InvalidURL as exc:
-            # The send API accepts a few URLs httpx2 cannot send (e.g. DEL, bad IDNA):
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            # ValueError: the send API accepts a few URLs that cannot be sent (bad IDNA):
             # journal the failure instead of failing the clock job silently.
-            headers, fault, error = {}, None, f"InvalidURL: {exc}"
-        except httpx2.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            error = describe_error(exc)
         if "neverAcknowledged" in pending.faults:
             fault = "neverAcknowledged"
         attempt = CallbackAttempt(
@@ -249,5 +307,7 @@ class Dispatcher:
             redelivery=redelivery,
             fault=fault,
         )
-        self.events.publish("callback", self.store.add_attempt(attempt))
+        self.store.add_attempt(attempt)
+        if self.events.active:  # rendering the attempt costs more than journalling it
+            self.events.publish("callback", attempt.to_json())
         return attempt

@@ -77,7 +77,11 @@ class CallbackAttempt:
 
     @property
     def ok(self) -> bool:
-        return self.response_status is not None and 200 <= self.response_status < 300
+        return (
+            self.error is None
+            and self.response_status is not None
+            and 200 <= self.response_status < 300
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

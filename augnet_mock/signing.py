@@ -8,6 +8,7 @@ project id as `keyId`. `verify` is exported for users' webhook receivers.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -29,9 +30,15 @@ class SignatureError(ValueError):
 
 def http_date(when: datetime | float) -> str:
     """IMF-fixdate (RFC 7231 §7.1.1.1), always GMT."""
-    if not isinstance(when, datetime):
-        when = datetime.fromtimestamp(when, UTC)
-    return format_datetime(when.astimezone(UTC), usegmt=True)
+    if isinstance(when, datetime):
+        return format_datetime(when.astimezone(UTC), usegmt=True)
+    return _http_date_second(int(when // 1))
+
+
+@functools.lru_cache(maxsize=4)
+def _http_date_second(second: int) -> str:
+    # Every callback in the same second carries the same Date: format it once.
+    return format_datetime(datetime.fromtimestamp(second, UTC), usegmt=True)
 
 
 def digest(body: bytes) -> str:

@@ -181,13 +181,12 @@ class Store:
 
     # -- callback attempts ------------------------------------------------------
 
-    def add_attempt(self, attempt: CallbackAttempt) -> dict[str, Any]:
+    def add_attempt(self, attempt: CallbackAttempt) -> None:
         """Journal an attempt on its message; dropped if the message is gone."""
         with self._lock:
             if attempt.sid in self._messages:
                 self._callbacks.setdefault(attempt.sid, []).append(attempt)
                 self._attempts[attempt.id] = attempt
-            return attempt.to_json()
 
     def attempt(self, attempt_id: str) -> CallbackAttempt | None:
         with self._lock:

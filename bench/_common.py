@@ -340,7 +340,7 @@ function delay()
   if reserved < limit then
     reserved = reserved + 1
     if first == 0 then first = now() end
-    return 0
+    return PACE_MS  -- 0: back to back; else each connection pauses between requests
   end
   return 3600000
 end
@@ -401,15 +401,21 @@ def run_wrk_counted(
     threads: int,
     cpu: int | None,
     timeout_s: float = 120.0,
+    pace_ms: int = 0,
 ) -> CountedResult:
-    """POST exactly `total` requests with wrk; throughput from the first send to the last answer."""
+    """POST exactly `total` requests with wrk; throughput from the first send to the last answer.
+
+    `pace_ms` > 0 makes each connection wait that long before each request, so the
+    load stays below what the server can take (an open-ish load instead of saturation).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         markers = Path(tmp)
         script = post_script(
             markers / "counted.lua",
             body=body,
             headers=headers,
-            extra=f"TOTAL = {total}\nTHREADS = {threads}\nMARKERS = {lua_string(tmp)}\n"
+            extra=f"TOTAL = {total}\nTHREADS = {threads}\nPACE_MS = {pace_ms}\n"
+            + f"MARKERS = {lua_string(tmp)}\n"
             + COUNTED_LUA,
         )
         argv = [WRK, f"-t{threads}", f"-c{connections}", f"-d{timeout_s:g}s", "--timeout=10s"]

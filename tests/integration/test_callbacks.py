@@ -13,6 +13,7 @@ import hashlib
 import itertools
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -390,6 +391,66 @@ def test_receiver_errors_then_success_keeps_order(
     assert sent_at < epoch(attempts[2]["at"])
 
 
+class RudeReceiver:
+    """A TCP listener that reads each request and answers `reply` (maybe nothing), then hangs up."""
+
+    def __init__(self, reply: bytes) -> None:
+        self.reply = reply
+        self.requests = 0
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/hook"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.settimeout(2.0)
+                conn.recv(65536)
+                self.requests += 1
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [b"", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort", b"SMTP ready\r\n\r\n"],
+    ids=["hangs-up", "cut-body", "not-http"],
+)
+def test_receiver_that_breaks_http_is_journalled_as_protocol_error(
+    make_server: Callable[..., LiveServer], reply: bytes
+) -> None:
+    """A receiver that hangs up or answers garbage: a failed attempt, named, and retried."""
+    rude = RudeReceiver(reply)
+    live = make_server(callback_attempts=2, callback_backoff=0.01, send_delay=60)
+    try:
+        with httpx2.Client(base_url=live.url, timeout=10.0, trust_env=False) as http:
+            sid = send(http, new_project(http), statusCallback=rude.url)
+            attempts = wait_journal(http, sid, 2)
+    finally:
+        rude.close()
+    assert [a["attempt"] for a in attempts] == [1, 2]
+    for a in attempts:
+        assert a["ok"] is False
+        assert a["responseStatus"] is None
+        assert a["error"].startswith("RemoteProtocolError"), a["error"]
+    assert rude.requests == 2
+    assert live.runtime.errors == []
+
+
 def test_slow_receiver_times_out_and_is_retried(
     make_server: Callable[..., LiveServer], receiver: Receiver
 ) -> None:
@@ -404,8 +465,7 @@ def test_slow_receiver_times_out_and_is_retried(
     assert [a["attempt"] for a in attempts] == [1, 2]
     for a in attempts:
         assert a["responseStatus"] is None
-        assert a["error"]
-        assert "Timeout" in a["error"]
+        assert a["error"] == "ReadTimeout"
         assert a["durationMs"] >= 150
     assert len(receiver.requests) == 2
 
