@@ -13,11 +13,18 @@ import binascii
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from .errors import ApiError, dropped_body
-from .httpio import error_payload, parse_json, read_body, require_json, runtime
+from .httpio import (
+    CompactJSONResponse,
+    error_payload,
+    parse_json,
+    read_body,
+    require_json,
+    runtime,
+)
 from .models import Project
 from .runtime import Runtime, SendRequest
 from .scenarios import Rule
@@ -153,7 +160,7 @@ async def send_message(request: Request) -> Response:
                 )
                 return dropped
         message = rt.accept(project, req, rule)
-        return JSONResponse({"sid": message.sid})
+        return CompactJSONResponse({"sid": message.sid})
     except ApiError as err:
         error = error_payload(request, err)
         rt.reject(
@@ -165,7 +172,7 @@ async def send_message(request: Request) -> Response:
             rule=rule,
             body=raw,
         )
-        return JSONResponse(error, err.status, headers=err.headers)
+        return CompactJSONResponse(error, err.status, headers=err.headers)
 
 
 routes = [Route("/api/v2/message", send_message, methods=["POST"])]

@@ -16,15 +16,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-# A job is a coroutine function and its arguments. Passing arguments, rather than a
-# closure over them, keeps each pending job down to one heap tuple: under load
-# thousands are pending, and closures and timer handles per job showed up as
-# garbage-collector pauses in bench/send_throughput.py.
-# A job may be a plain function: one that returns None ran to completion with no
-# task at all (the common lifecycle step); one that returns an awaitable (any
-# coroutine function) is finished in a task, or awaited by `advance`.
+# A job is a function and its arguments. Passing arguments, rather than a closure
+# over them, keeps each pending job down to one heap tuple: under load thousands
+# are pending. A job may be a plain function: one that returns None ran to
+# completion with no task at all (the common lifecycle step); one that returns an
+# awaitable (any coroutine function) is finished in a task, or awaited by `advance`.
 Job = Callable[..., Awaitable[None] | None]
-Entry = tuple[float, int, Job, tuple[Any, ...]]
+# (due, seq, job number, *args): flat, and the job by number, because the garbage
+# collector untracks a tuple of plain values at its first young collection, while
+# a callable or a nested tuple inside keeps it tracked (and scanned) while pending.
+Entry = tuple[Any, ...]
 ErrorHook = Callable[[BaseException], None]
 ClockMode = Literal["real", "manual"]
 
@@ -59,6 +60,11 @@ class Clock:
 
     def __init__(self, on_error: ErrorHook | None = None) -> None:
         self._on_error = on_error
+        self._seq = itertools.count()
+        # Jobs are a handful of bound methods (the lifecycle's, the dispatcher's),
+        # numbered on first use.
+        self._jobs: list[Job] = []
+        self._job_numbers: dict[Job, int] = {}
 
     def now(self) -> float:
         raise NotImplementedError
@@ -80,10 +86,17 @@ class Clock:
     async def aclose(self) -> None:
         """Drop whatever is still scheduled."""
 
-    def _start(self, job: Job, args: tuple[Any, ...]) -> Awaitable[None] | None:
-        """Call a job; what it hands back to wait on, if anything."""
+    def _entry(self, due: float, job: Job, args: tuple[Any, ...]) -> Entry:
+        number = self._job_numbers.get(job)
+        if number is None:
+            number = self._job_numbers[job] = len(self._jobs)
+            self._jobs.append(job)
+        return (due, next(self._seq), number, *args)
+
+    def _start(self, entry: Entry) -> Awaitable[None] | None:
+        """Call an entry's job; what it hands back to wait on, if anything."""
         try:
-            return job(*args)
+            return self._jobs[entry[2]](*entry[3:])
         except Exception as exc:  # a failed job must not stop the others
             self._failed(exc)
             return None
@@ -107,7 +120,6 @@ class RealClock(Clock):
         super().__init__(on_error)
         # One loop timer for the earliest job; the rest wait in a heap (loop time).
         self._queue: list[Entry] = []
-        self._seq = itertools.count()
         # uvloop hands back a plain Handle for a due-now call_at, so keep the time here.
         self._timer: asyncio.Handle | None = None
         self._timer_due = 0.0
@@ -119,7 +131,7 @@ class RealClock(Clock):
     def schedule(self, delay: float, job: Job, *args: Any) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + max(0.0, delay)
-        heapq.heappush(self._queue, (due, next(self._seq), job, args))
+        heapq.heappush(self._queue, self._entry(due, job, args))
         if self._timer is None or due + REAL_CLOCK_GRANULARITY < self._timer_due:
             self._arm(loop)
 
@@ -138,8 +150,7 @@ class RealClock(Clock):
         # A loop may fire a timer up to its clock resolution early; the job is due.
         now = max(loop.time(), due)
         while self._queue and self._queue[0][0] <= now:
-            _, _, job, args = heapq.heappop(self._queue)
-            pending = self._start(job, args)  # started in due order
+            pending = self._start(heapq.heappop(self._queue))  # started in due order
             if pending is not None:
                 task = loop.create_task(self._finish(pending))
                 self._tasks.add(task)
@@ -168,14 +179,13 @@ class ManualClock(Clock):
         super().__init__(on_error)
         self._now = time.time() if start is None else start
         self._queue: list[Entry] = []
-        self._seq = itertools.count()
         self._advancing = asyncio.Lock()
 
     def now(self) -> float:
         return self._now
 
     def schedule(self, delay: float, job: Job, *args: Any) -> None:
-        heapq.heappush(self._queue, (self._now + max(0.0, delay), next(self._seq), job, args))
+        heapq.heappush(self._queue, self._entry(self._now + max(0.0, delay), job, args))
 
     @property
     def pending(self) -> int:
@@ -189,9 +199,9 @@ class ManualClock(Clock):
             target = self._now + seconds
             ran = 0
             while self._queue and self._queue[0][0] <= target and ran < MAX_JOBS_PER_ADVANCE:
-                due, _, job, args = heapq.heappop(self._queue)
-                self._now = max(self._now, due)
-                pending = self._start(job, args)
+                entry = heapq.heappop(self._queue)
+                self._now = max(self._now, entry[0])
+                pending = self._start(entry)
                 if pending is not None:
                     await self._finish(pending)
                 ran += 1

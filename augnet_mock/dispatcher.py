@@ -46,7 +46,7 @@ class Pending:
     status: str
     url: str
     body: bytes
-    faults: frozenset[str] = frozenset()
+    faults: tuple[str, ...] = ()
     attempts: int = 0
 
 
@@ -186,7 +186,7 @@ class Dispatcher:
         url: str,
         from_: str,
         to: str,
-        faults: frozenset[str] = frozenset(),
+        faults: tuple[str, ...] = (),
         copies: int = 1,
     ) -> None:
         """Queue a status callback (`copies` times, for the duplicate fault) and drain."""

@@ -8,20 +8,22 @@ defaults come from the project and server, and a scenario rule may change them.
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from .clock import Clock
 from .dispatcher import Dispatcher
 from .events import EventBus
 from .store import Store
 
-# Shared, so a plan with no faults allocates none (frozensets are GC-tracked).
-NO_FAULTS: frozenset[str] = frozenset()
 
+class Plan(NamedTuple):
+    """How one message will go, and who its callbacks are about. Fixed at acceptance.
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How one message will go, and who its callbacks are about. Fixed at acceptance."""
+    Its fields travel spread out in the clock's job arguments (`*plan`), so that a
+    pending step is one flat tuple of plain values which the garbage collector
+    stops scanning (see `clock.Entry`); faults are tuples, empty in the common case,
+    for the same reason (an empty tuple is not tracked, an empty frozenset is).
+    """
 
     sid: str
     project_id: str
@@ -32,8 +34,8 @@ class Plan:
     final_status: str = "delivered"
     error_code: str | None = None
     callback_url: str | None = None
-    faults: frozenset[str] = NO_FAULTS
-    drop_statuses: frozenset[str] = NO_FAULTS
+    faults: tuple[str, ...] = ()
+    drop_statuses: tuple[str, ...] = ()
 
 
 class Lifecycle:
@@ -45,24 +47,32 @@ class Lifecycle:
         self.dispatcher = dispatcher
         self.events = events
         self._held: dict[str, list[str]] = {}  # statuses held back by a "reorder" fault
-        # Bound once: each `self._step` would otherwise be a new object per scheduled job.
-        self._step_job = self._step
-        self._sent_job = self._sent
-        self._callback_job = self._callback
+        # Bound once: each `self._step_job` would otherwise be a new object per job.
+        self._step_job = self._run_step
+        self._sent_job = self._run_sent
+        self._callback_job = self._run_callback
 
     def start(self, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
         if plan.callback_url is not None:
-            self.clock.schedule(0, self._callback_job, plan, "queued")
+            self.clock.schedule(0, self._callback_job, "queued", *plan)
         if plan.final_status == "failed":
             # A failed message never reaches the carrier: queued -> failed.
-            self.clock.schedule(plan.send_delay, self._step_job, plan, "failed")
+            self.clock.schedule(plan.send_delay, self._step_job, "failed", *plan)
         else:
-            self.clock.schedule(plan.send_delay, self._sent_job, plan)
+            self.clock.schedule(plan.send_delay, self._sent_job, *plan)
 
-    def _sent(self, plan: Plan) -> Awaitable[None] | None:
-        self.clock.schedule(plan.delivery_delay, self._step_job, plan, plan.final_status)
+    # Clock jobs: the plan arrives as its fields (see `Plan`).
+    def _run_sent(self, *fields: Any) -> Awaitable[None] | None:
+        plan = Plan._make(fields)
+        self.clock.schedule(plan.delivery_delay, self._step_job, plan.final_status, *fields)
         return self._step(plan, "sent")
+
+    def _run_step(self, status: str, *fields: Any) -> Awaitable[None] | None:
+        return self._step(Plan._make(fields), status)
+
+    def _run_callback(self, status: str, *fields: Any) -> Awaitable[None]:
+        return self._callback(Plan._make(fields), status)
 
     def _step(self, plan: Plan, status: str) -> Awaitable[None] | None:
         """Record a step now; hand back its callback for the clock to finish, if any.

@@ -110,12 +110,11 @@ Step = tuple[str, float, str | None]
 class Message(NamedTuple):
     """One recorded send, kept small: the store may hold 100,000 of them.
 
-    An immutable tuple of plain values: a status change stores a new tuple. That
-    is what keeps a full store cheap: CPython's garbage collector stops tracking
-    a tuple of atoms after one young collection, so stored messages never lengthen
-    its full scans (which otherwise show up as 100 ms latency spikes). Derived
-    values (`createdAt`, step times, `parts`, `units`) are computed when rendered.
-    Callback attempts live in the store, keyed by sid.
+    Immutable and made of plain values; the store keeps it flattened (see
+    `Store`) so that the garbage collector stops tracking it. Derived values
+    (`createdAt`, step times, `parts`, `units`) are computed when rendered.
+    Callback attempts live in the store, keyed by sid. `timeline` comes last: the
+    store keeps its steps as the record's trailing fields.
     """
 
     sid: str
@@ -129,10 +128,10 @@ class Message(NamedTuple):
     status_callback: str | None
     created_epoch: float
     status: str = "queued"
-    timeline: tuple[Step, ...] = ()
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    timeline: tuple[Step, ...] = ()
 
     @property
     def created_at(self) -> str:

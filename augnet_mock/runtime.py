@@ -16,7 +16,7 @@ from typing import Any
 from .clock import Clock, make_clock
 from .dispatcher import Dispatcher
 from .events import EventBus
-from .lifecycle import NO_FAULTS, Lifecycle, Plan
+from .lifecycle import Lifecycle, Plan
 from .models import Message, Project, RejectedRequest
 from .scenarios import Rule, SendContext, builtin_rules, chaos_rules, parse_rule
 from .segmentation import Segmentation
@@ -123,8 +123,8 @@ class Runtime:
             final_status=(effect.final_status if effect and effect.final_status else "delivered"),
             error_code=effect.error_code if effect else None,
             callback_url=message.status_callback or project.webhook_url,
-            faults=effect.callback if effect else NO_FAULTS,
-            drop_statuses=effect.drop_statuses if effect else NO_FAULTS,
+            faults=tuple(sorted(effect.callback)) if effect else (),
+            drop_statuses=tuple(sorted(effect.drop_statuses)) if effect else (),
         )
 
     def reject(

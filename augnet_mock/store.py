@@ -21,10 +21,27 @@ from .models import CallbackAttempt, Message, Project, RejectedRequest
 from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
-_STATUS, _TIMELINE, _ERROR_CODE = (
-    Message._fields.index(name) for name in ("status", "timeline", "error_code")
-)
 DEFAULT_MAX_REJECTED = 1_000
+
+# A stored message is one flat tuple: the Message fields before `timeline`, then
+# each step's (status, epoch, error code) as three more fields. Nothing nested, so
+# CPython's collector untracks it at its first young collection. (It untracks
+# nested tuples one level per collection, and a stored message outlives the young
+# generations: nested, it would stay tracked and lengthen every full collection,
+# which showed up as tail latency.)
+Row = tuple[Any, ...]
+_HEAD = Message._fields.index("timeline")
+_STATUS, _ERROR_CODE = (Message._fields.index(name) for name in ("status", "error_code"))
+
+
+def _row(message: Message) -> Row:
+    return (*message[:_HEAD], *(field for step in message.timeline for field in step))
+
+
+def _message(row: Row) -> Message:
+    steps = row[_HEAD:]
+    timeline = tuple(zip(steps[0::3], steps[1::3], steps[2::3], strict=True))
+    return Message._make((*row[:_HEAD], timeline))
 
 
 class Conflict(ValueError):
@@ -62,10 +79,9 @@ class Store:
         self.max_rejected = max_rejected
         self._lock = threading.RLock()
         self._projects: dict[str, Project] = {}
-        # Plain tuples, not Message objects: CPython's collector stops tracking an
-        # exact tuple of atoms, never a subclass, so a full store adds nothing to its
-        # full scans (which otherwise show up as 100 ms latency spikes). `_view` wraps.
-        self._messages: OrderedDict[str, tuple[Any, ...]] = OrderedDict()
+        # Flat rows (`_row`), not Message objects: the collector untracks an exact
+        # tuple of atoms, never a subclass. `_view` turns a row back into a Message.
+        self._messages: OrderedDict[str, Row] = OrderedDict()
         self._attempts: dict[str, CallbackAttempt] = {}  # by attempt id
         self._callbacks: dict[str, list[CallbackAttempt]] = {}  # by message sid
         self._rejected: OrderedDict[str, RejectedRequest] = OrderedDict()
@@ -118,7 +134,7 @@ class Store:
 
     def add_message(self, message: Message) -> None:
         with self._lock:
-            self._messages[message.sid] = tuple(message)
+            self._messages[message.sid] = _row(message)
             while len(self._messages) > self.max_messages:
                 evicted, _ = self._messages.popitem(last=False)
                 self._forget_attempts(evicted)
@@ -134,7 +150,7 @@ class Store:
         with self._lock:
             return [
                 m.to_json(self._callbacks.get(m.sid, ()))
-                for m in map(Message._make, self._messages.values())
+                for m in map(_message, self._messages.values())
                 if flt.matches(m)
             ]
 
@@ -151,29 +167,28 @@ class Store:
     ) -> bool:
         """Record a lifecycle step; False if the message is gone (cleared or evicted)."""
         with self._lock:
-            raw = self._messages.get(sid)
-            if raw is None:
+            row = self._messages.get(sid)
+            if row is None:
                 return False
-            # Edit the stored tuple in place of building Message views: this runs
+            # Edit the stored row in place of building Message views: this runs
             # for every lifecycle step of every message.
-            row = list(raw)
-            row[_STATUS] = status
-            row[_TIMELINE] = (*raw[_TIMELINE], (status, epoch, error_code))
+            head = list(row[:_HEAD])
+            head[_STATUS] = status
             if error_code is not None:
-                row[_ERROR_CODE] = error_code
-            self._messages[sid] = tuple(row)
+                head[_ERROR_CODE] = error_code
+            self._messages[sid] = (*head, *row[_HEAD:], status, epoch, error_code)
             return True
 
     def _drop_messages(self, doomed: Callable[[Message], bool]) -> int:
-        sids = [sid for sid, raw in self._messages.items() if doomed(Message._make(raw))]
+        sids = [sid for sid, row in self._messages.items() if doomed(_message(row))]
         for sid in sids:
             del self._messages[sid]
             self._forget_attempts(sid)
         return len(sids)
 
     def _view(self, sid: str) -> Message | None:
-        raw = self._messages.get(sid)
-        return None if raw is None else Message._make(raw)
+        row = self._messages.get(sid)
+        return None if row is None else _message(row)
 
     def _forget_attempts(self, sid: str) -> None:
         for attempt in self._callbacks.pop(sid, ()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import threading
 from typing import Any
@@ -69,6 +70,38 @@ def send(project_id: str = "p1", to: str = "+447515650839") -> SendContext:
 
 
 # -- retention --------------------------------------------------------------------------
+
+
+def test_status_steps_keep_the_timeline_in_order() -> None:
+    store = Store()
+    store.add_message(make_message("m1")._replace(timeline=(("queued", 1000.0, None),)))
+    assert store.set_status("m1", "sent", 1000.2)
+    assert store.set_status("m1", "undelivered", 1000.7, error_code="30003")
+    m = store.message("m1")
+    assert m is not None
+    assert (m["status"], m["errorCode"]) == ("undelivered", "30003")
+    assert [(s["status"], s["at"], s.get("errorCode")) for s in m["timeline"]] == [
+        ("queued", "1970-01-01T00:16:40.000Z", None),
+        ("sent", "1970-01-01T00:16:40.200Z", None),
+        ("undelivered", "1970-01-01T00:16:40.700Z", "30003"),
+    ]
+    assert not store.set_status("gone", "sent", 1.0)
+
+
+def test_stored_messages_leave_the_garbage_collector_after_one_young_collection() -> None:
+    """A full store must not lengthen the collector's scans (they were the send p99).
+
+    CPython untracks nested tuples one level per collection, and a stored message
+    outlives the young generations, so the record must hold no container at all.
+    """
+    store = Store()
+    for i in range(50):
+        store.add_message(make_message(f"m{i}")._replace(timeline=(("queued", 1000.0, None),)))
+        store.set_status(f"m{i}", "sent", 1000.2)
+        store.set_status(f"m{i}", "delivered", 1000.7)
+    gc.collect(0)
+    tracked = [sid for sid, row in store._messages.items() if gc.is_tracked(row)]
+    assert tracked == []
 
 
 def test_oldest_messages_are_evicted_first() -> None:
