@@ -1,8 +1,9 @@
 """The mock's only source of time, and the scheduler for everything that waits.
 
 `RealClock` runs jobs on the event loop when they fall due. `ManualClock` holds
-them until `advance()` is called, then runs each due job in due order and awaits
-it, so a test that advances the clock knows the work of that window is done.
+them until `advance()` is called, then runs each due job in due order; after each
+it awaits `settle` (the dispatcher's: the callbacks that job queued have been
+attempted), so a test that advances the clock knows the work of that window is done.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-# A job is a function and its arguments. Passing arguments, rather than a closure
-# over them, keeps each pending job down to one heap tuple: under load thousands
-# are pending. A job may be a plain function: one that returns None ran to
-# completion with no task at all (the common lifecycle step); one that returns an
-# awaitable (any coroutine function) is finished in a task, or awaited by `advance`.
-Job = Callable[..., Awaitable[None] | None]
+# A job is a plain function and its arguments: passing arguments, rather than a
+# closure over them, keeps each pending job down to one heap tuple, and under load
+# thousands are pending. Jobs do quick bookkeeping; anything that waits (a webhook
+# POST) is handed to its owner (the dispatcher), which `settle` waits for.
+Job = Callable[..., None]
 # (due, seq, job number, *args): flat, and the job by number, because the garbage
 # collector untracks a tuple of plain values at its first young collection, while
 # a callable or a nested tuple inside keeps it tracked (and scanned) while pending.
 Entry = tuple[Any, ...]
+Settle = Callable[[], Awaitable[None]]
 ErrorHook = Callable[[BaseException], None]
 ClockMode = Literal["real", "manual"]
 
@@ -60,6 +61,8 @@ class Clock:
 
     def __init__(self, on_error: ErrorHook | None = None) -> None:
         self._on_error = on_error
+        # What `ManualClock.advance` awaits after each job; the runtime wires it.
+        self.settle: Settle | None = None
         self._seq = itertools.count()
         # Jobs are a handful of bound methods (the lifecycle's, the dispatcher's),
         # numbered on first use.
@@ -93,24 +96,13 @@ class Clock:
             self._jobs.append(job)
         return (due, next(self._seq), number, *args)
 
-    def _start(self, entry: Entry) -> Awaitable[None] | None:
-        """Call an entry's job; what it hands back to wait on, if anything."""
+    def _run(self, entry: Entry) -> None:
         try:
-            return self._jobs[entry[2]](*entry[3:])
+            self._jobs[entry[2]](*entry[3:])
         except Exception as exc:  # a failed job must not stop the others
-            self._failed(exc)
-            return None
-
-    async def _finish(self, pending: Awaitable[None]) -> None:
-        try:
-            await pending
-        except Exception as exc:
-            self._failed(exc)
-
-    def _failed(self, exc: Exception) -> None:
-        log.error("scheduled job failed", exc_info=exc)
-        if self._on_error:
-            self._on_error(exc)
+            log.error("scheduled job failed", exc_info=exc)
+            if self._on_error:
+                self._on_error(exc)
 
 
 class RealClock(Clock):
@@ -123,7 +115,6 @@ class RealClock(Clock):
         # uvloop hands back a plain Handle for a due-now call_at, so keep the time here.
         self._timer: asyncio.Handle | None = None
         self._timer_due = 0.0
-        self._tasks: set[asyncio.Task[None]] = set()
 
     def now(self) -> float:
         return time.time()
@@ -150,26 +141,18 @@ class RealClock(Clock):
         # A loop may fire a timer up to its clock resolution early; the job is due.
         now = max(loop.time(), due)
         while self._queue and self._queue[0][0] <= now:
-            pending = self._start(heapq.heappop(self._queue))  # started in due order
-            if pending is not None:
-                task = loop.create_task(self._finish(pending))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            self._run(heapq.heappop(self._queue))  # in due order
         self._arm(loop)
 
     @property
     def pending(self) -> int:
-        return len(self._queue) + len(self._tasks)
+        return len(self._queue)
 
     async def aclose(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self._queue.clear()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class ManualClock(Clock):
@@ -201,9 +184,9 @@ class ManualClock(Clock):
             while self._queue and self._queue[0][0] <= target and ran < MAX_JOBS_PER_ADVANCE:
                 entry = heapq.heappop(self._queue)
                 self._now = max(self._now, entry[0])
-                pending = self._start(entry)
-                if pending is not None:
-                    await self._finish(pending)
+                self._run(entry)
+                if self.settle is not None:
+                    await self.settle()
                 ran += 1
             self._now = max(self._now, target)
             return ran

@@ -1,9 +1,11 @@
 """The webhook dispatcher: the only component that makes outbound HTTP calls.
 
-Each message has an outbox, drained in order: a status callback waits until the
-one before it was acknowledged or gave up, so one message's callbacks always
-arrive in order. Retries are clock jobs with exponential backoff, so a manual
-clock holds them too. A slow or dead receiver only holds up its own message.
+Each message has an outbox, sent in order: a status callback waits until the one
+before it was acknowledged or gave up, so one message's callbacks always arrive
+in order. A fixed pool of workers posts the heads of ready outboxes, oldest status
+change first; waiting costs a small record, not a task. Retries are clock jobs with
+exponential backoff, so a manual clock holds them too. A slow or dead receiver
+only holds up its own message (and one worker while an attempt lasts).
 
 The client is aiohttp rather than httpx2 (which the rest of the package uses):
 callbacks go out at three per message, and aiohttp's pool costs about a tenth of
@@ -12,12 +14,15 @@ the CPU per request (README, design notes).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import itertools
 import json
+import logging
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import aiohttp
@@ -30,9 +35,10 @@ from .scenarios import STALE_DATE_SECONDS
 from .signing import digest, http_date, sign, signed_headers
 from .store import Store
 
-# At most this many callbacks are on the wire at once; the rest wait, in order, for a
-# pooled connection. Each message sends one callback at a time, so one dead receiver
-# holds one connection.
+log = logging.getLogger("augnet_mock.dispatcher")
+
+# Workers, so at most this many callbacks on the wire at once. Each message sends one
+# callback at a time, so one dead receiver holds at most one worker (per attempt).
 MAX_IN_FLIGHT = 100
 CONNECT_TIMEOUT = 2.0  # seconds, at most; the read timeout is the configured one
 
@@ -46,14 +52,9 @@ class Pending:
     status: str
     url: str
     body: bytes
+    seq: int  # when its status changed, in order: the oldest ready callback goes first
     faults: tuple[str, ...] = ()
     attempts: int = 0
-
-
-@dataclass(slots=True)
-class Outbox:
-    queue: deque[Pending] = field(default_factory=deque)
-    draining: bool = False
 
 
 # Built once: json.dumps with options constructs a new encoder on every call.
@@ -139,6 +140,7 @@ class Dispatcher:
         attempts: int,
         backoff: float,
         timeout: float,
+        on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -146,9 +148,19 @@ class Dispatcher:
         self.max_attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
-        self._outboxes: dict[str, Outbox] = {}
+        self._on_error = on_error
         self._ids = itertools.count(1)
+        self._seq = itertools.count()
         self._session: aiohttp.ClientSession | None = None
+        # A message's callbacks not yet acknowledged or given up, head first. A sid is
+        # in `_ready` (keyed by its head's seq), on the wire, or waiting for a retry.
+        self._outboxes: dict[str, deque[Pending]] = {}
+        self._ready: asyncio.PriorityQueue[tuple[int, str]] = asyncio.PriorityQueue()
+        self._workers: set[asyncio.Task[None]] = set()
+        self._idle_workers = 0
+        self._unsettled = 0  # ready or on the wire; `settled` waits for none
+        self._settled = asyncio.Event()
+        self._settled.set()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -156,8 +168,6 @@ class Dispatcher:
         if self._session is None:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=MAX_IN_FLIGHT, limit_per_host=0),
-                # No total or pool-wait limit: a callback waits its turn for a connection,
-                # then gets the connect and read timeouts.
                 timeout=aiohttp.ClientTimeout(
                     total=None,
                     sock_connect=min(self.timeout, CONNECT_TIMEOUT),
@@ -169,15 +179,24 @@ class Dispatcher:
         return self._session
 
     async def aclose(self) -> None:
+        workers = list(self._workers)
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
             self._session = None
         self._outboxes.clear()
 
     def reset(self) -> None:
+        # Sids still in `_ready` find no outbox and are skipped; retries likewise.
         self._outboxes.clear()
 
-    async def notify(
+    async def settled(self) -> None:
+        """Wait until every ready callback has been attempted (retries not included)."""
+        await self._settled.wait()
+
+    def notify(
         self,
         *,
         sid: str,
@@ -189,35 +208,66 @@ class Dispatcher:
         faults: tuple[str, ...] = (),
         copies: int = 1,
     ) -> None:
-        """Queue a status callback (`copies` times, for the duplicate fault) and drain."""
+        """Queue a status callback (`copies` times, for the duplicate fault)."""
         body = callback_body(sid=sid, status=status, project_id=project_id, from_=from_, to=to)
-        outbox = self._outboxes.setdefault(sid, Outbox())
-        # Append before any await: this is what keeps a message's callbacks in order
-        # (and keeps duplicates together, ahead of a later status that fires meanwhile).
-        for _ in range(copies):
-            outbox.queue.append(Pending(sid, project_id, status, url, body, faults))
-        if not outbox.draining:
-            await self._drain(sid)
-
-    async def _drain(self, sid: str) -> None:
         outbox = self._outboxes.get(sid)
+        idle = outbox is None
         if outbox is None:
+            outbox = self._outboxes[sid] = deque()
+        seq = next(self._seq)
+        for _ in range(copies):
+            outbox.append(Pending(sid, project_id, status, url, body, seq, faults))
+        if idle:  # otherwise it goes when the callback ahead of it is done
+            self._make_ready(sid)
+
+    def _make_ready(self, sid: str) -> None:
+        outbox = self._outboxes.get(sid)
+        if not outbox:
+            return  # cleared by a reset meanwhile
+        self._unsettled += 1
+        self._settled.clear()
+        self._ready.put_nowait((outbox[0].seq, sid))
+        if self._idle_workers == 0 and len(self._workers) < MAX_IN_FLIGHT:
+            task = asyncio.get_running_loop().create_task(self._work())
+            self._workers.add(task)
+            task.add_done_callback(self._workers.discard)
+
+    async def _work(self) -> None:
+        while True:
+            self._idle_workers += 1
+            try:
+                _, sid = await self._ready.get()
+            finally:
+                self._idle_workers -= 1
+            try:
+                await self._post_head(sid)
+            except Exception as exc:  # a bug: keep the worker, report it
+                log.error("callback worker failed", exc_info=exc)
+                if self._on_error:
+                    self._on_error(exc)
+            finally:
+                self._unsettled -= 1
+                if not self._unsettled:
+                    self._settled.set()
+
+    async def _post_head(self, sid: str) -> None:
+        outbox = self._outboxes.get(sid)
+        if not outbox:
             return
-        outbox.draining = True
-        while outbox.queue:
-            pending = outbox.queue[0]
-            pending.attempts += 1
-            attempt = await self._attempt(pending)
-            if attempt.ok and "neverAcknowledged" not in pending.faults:
-                outbox.queue.popleft()
-            elif pending.attempts >= self.max_attempts:
-                outbox.queue.popleft()  # gave up; the journal shows every try
-            else:
-                delay = self.backoff * 2 ** (pending.attempts - 1)
-                self.clock.schedule(delay, self._drain, sid)
-                return  # still draining: later statuses wait behind the retry
-        outbox.draining = False
-        if self._outboxes.get(sid) is outbox:
+        pending = outbox[0]
+        pending.attempts += 1
+        attempt = await self._attempt(pending)
+        if self._outboxes.get(sid) is not outbox:
+            return  # a reset cleared it while the attempt was on the wire
+        done = attempt.ok and "neverAcknowledged" not in pending.faults
+        if not done and pending.attempts < self.max_attempts:
+            delay = self.backoff * 2 ** (pending.attempts - 1)
+            self.clock.schedule(delay, self._make_ready, sid)
+            return  # later statuses wait behind the retry
+        outbox.popleft()  # acknowledged, or gave up: the journal shows every try
+        if outbox:
+            self._make_ready(sid)
+        else:
             del self._outboxes[sid]
 
     async def redeliver(self, attempt_id: str) -> CallbackAttempt | None:
@@ -231,6 +281,7 @@ class Dispatcher:
             original.status,
             original.url,
             original.request_body.encode("utf-8"),
+            seq=-1,
             attempts=1,
         )
         return await self._attempt(pending, redelivery=True)

@@ -7,7 +7,6 @@ defaults come from the project and server, and a scenario rule may change them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any, NamedTuple
 
 from .clock import Clock
@@ -63,35 +62,30 @@ class Lifecycle:
             self.clock.schedule(plan.send_delay, self._sent_job, *plan)
 
     # Clock jobs: the plan arrives as its fields (see `Plan`).
-    def _run_sent(self, *fields: Any) -> Awaitable[None] | None:
+    def _run_sent(self, *fields: Any) -> None:
         plan = Plan._make(fields)
         self.clock.schedule(plan.delivery_delay, self._step_job, plan.final_status, *fields)
-        return self._step(plan, "sent")
+        self._step(plan, "sent")
 
-    def _run_step(self, status: str, *fields: Any) -> Awaitable[None] | None:
-        return self._step(Plan._make(fields), status)
+    def _run_step(self, status: str, *fields: Any) -> None:
+        self._step(Plan._make(fields), status)
 
-    def _run_callback(self, status: str, *fields: Any) -> Awaitable[None]:
-        return self._callback(Plan._make(fields), status)
+    def _run_callback(self, status: str, *fields: Any) -> None:
+        self._callback(Plan._make(fields), status)
 
-    def _step(self, plan: Plan, status: str) -> Awaitable[None] | None:
-        """Record a step now; hand back its callback for the clock to finish, if any.
-
-        A plain function, so a message without a callback URL moves on with no task.
-        """
+    def _step(self, plan: Plan, status: str) -> None:
+        """Record a step now and queue its callback, if the message has somewhere to go."""
         code = plan.error_code if status in ("undelivered", "failed") else None
         if not self.store.set_status(plan.sid, status, self.clock.now(), error_code=code):
             self._held.pop(plan.sid, None)  # statuses a "reorder" fault was holding back
-            return None  # cleared or evicted meanwhile: nothing more to tell anyone
+            return  # cleared or evicted meanwhile: nothing more to tell anyone
         if self.events.active:  # rendering the record is the costly part; skip it unwatched
             record = self.store.message(plan.sid, with_callbacks=False)
             if record is not None:
                 self.events.publish("status", record)
-        if plan.callback_url is None:
-            return None
-        return self._callback(plan, status)
+        self._callback(plan, status)
 
-    async def _callback(self, plan: Plan, status: str) -> None:
+    def _callback(self, plan: Plan, status: str) -> None:
         if plan.callback_url is None:
             return
         statuses = [status]
@@ -106,7 +100,7 @@ class Lifecycle:
         for s in statuses:
             if s in plan.drop_statuses:
                 continue
-            await self.dispatcher.notify(
+            self.dispatcher.notify(
                 sid=plan.sid,
                 project_id=plan.project_id,
                 status=s,

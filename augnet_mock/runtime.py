@@ -52,7 +52,10 @@ class Runtime:
             attempts=settings.callback_attempts,
             backoff=settings.callback_backoff,
             timeout=settings.callback_timeout,
+            on_error=self.record_error,
         )
+        # A manual clock's advance waits for the callbacks each job queued.
+        self.clock.settle = self.dispatcher.settled
         self.lifecycle = Lifecycle(self.store, self.clock, self.dispatcher, self.events)
         self.rng = random.Random(settings.seed)
         # Built-ins match on `to` alone, so look them up instead of scanning each send.

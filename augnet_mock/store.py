@@ -14,7 +14,7 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from .models import CallbackAttempt, Message, Project, RejectedRequest
@@ -42,6 +42,25 @@ def _message(row: Row) -> Message:
     steps = row[_HEAD:]
     timeline = tuple(zip(steps[0::3], steps[1::3], steps[2::3], strict=True))
     return Message._make((*row[:_HEAD], timeline))
+
+
+# Callback attempts are kept flat the same way: every field but the headers, then
+# each header's name and value. A message's attempts are a tuple of attempt ids.
+_ATTEMPT_FIELDS = tuple(f.name for f in fields(CallbackAttempt) if f.name != "request_headers")
+_ATTEMPT_HEAD = len(_ATTEMPT_FIELDS)
+
+
+def _attempt_row(attempt: CallbackAttempt) -> Row:
+    head = (getattr(attempt, name) for name in _ATTEMPT_FIELDS)
+    return (*head, *(part for header in attempt.request_headers.items() for part in header))
+
+
+def _attempt(row: Row) -> CallbackAttempt:
+    headers = row[_ATTEMPT_HEAD:]
+    return CallbackAttempt(
+        **dict(zip(_ATTEMPT_FIELDS, row, strict=False)),
+        request_headers=dict(zip(headers[0::2], headers[1::2], strict=True)),
+    )
 
 
 class Conflict(ValueError):
@@ -82,8 +101,8 @@ class Store:
         # Flat rows (`_row`), not Message objects: the collector untracks an exact
         # tuple of atoms, never a subclass. `_view` turns a row back into a Message.
         self._messages: OrderedDict[str, Row] = OrderedDict()
-        self._attempts: dict[str, CallbackAttempt] = {}  # by attempt id
-        self._callbacks: dict[str, list[CallbackAttempt]] = {}  # by message sid
+        self._attempts: dict[str, Row] = {}  # by attempt id (`_attempt_row`)
+        self._callbacks: dict[str, tuple[str, ...]] = {}  # attempt ids, by message sid
         self._rejected: OrderedDict[str, RejectedRequest] = OrderedDict()
         self._rules: list[Rule] = []
 
@@ -144,12 +163,12 @@ class Store:
             m = self._view(sid)
             if m is None:
                 return None
-            return m.to_json(self._callbacks.get(sid, ()) if with_callbacks else None)
+            return m.to_json(self._attempts_of(sid) if with_callbacks else None)
 
     def messages(self, flt: MessageFilter = MessageFilter()) -> list[dict[str, Any]]:
         with self._lock:
             return [
-                m.to_json(self._callbacks.get(m.sid, ()))
+                m.to_json(self._attempts_of(m.sid))
                 for m in map(_message, self._messages.values())
                 if flt.matches(m)
             ]
@@ -190,9 +209,12 @@ class Store:
         row = self._messages.get(sid)
         return None if row is None else _message(row)
 
+    def _attempts_of(self, sid: str) -> list[CallbackAttempt]:
+        return [_attempt(self._attempts[i]) for i in self._callbacks.get(sid, ())]
+
     def _forget_attempts(self, sid: str) -> None:
-        for attempt in self._callbacks.pop(sid, ()):
-            self._attempts.pop(attempt.id, None)
+        for attempt_id in self._callbacks.pop(sid, ()):
+            self._attempts.pop(attempt_id, None)
 
     # -- callback attempts ------------------------------------------------------
 
@@ -200,12 +222,13 @@ class Store:
         """Journal an attempt on its message; dropped if the message is gone."""
         with self._lock:
             if attempt.sid in self._messages:
-                self._callbacks.setdefault(attempt.sid, []).append(attempt)
-                self._attempts[attempt.id] = attempt
+                self._callbacks[attempt.sid] = (*self._callbacks.get(attempt.sid, ()), attempt.id)
+                self._attempts[attempt.id] = _attempt_row(attempt)
 
     def attempt(self, attempt_id: str) -> CallbackAttempt | None:
         with self._lock:
-            return self._attempts.get(attempt_id)
+            row = self._attempts.get(attempt_id)
+            return None if row is None else _attempt(row)
 
     def attempts(
         self,
@@ -218,7 +241,7 @@ class Store:
         with self._lock:
             return [
                 a.to_json()
-                for a in self._attempts.values()
+                for a in map(_attempt, self._attempts.values())
                 if (project_id is None or a.project_id == project_id)
                 and (sid is None or a.sid == sid)
                 and (status is None or a.status == status)

@@ -1,4 +1,4 @@
-"""Unit tests for augnet_mock.clock: ManualClock ordering and bounds, RealClock jobs, aclose."""
+"""Unit tests for augnet_mock.clock: ManualClock ordering, bounds and settle; RealClock; aclose."""
 
 from __future__ import annotations
 
@@ -31,17 +31,14 @@ def test_manual_runs_due_jobs_in_due_order() -> None:
         clock = ManualClock(start=START)
         ran: list[tuple[str, float]] = []
 
-        def job(name: str):  # type: ignore[no-untyped-def]
-            async def run() -> None:
-                ran.append((name, clock.now()))
+        def job(name: str) -> None:
+            ran.append((name, clock.now()))
 
-            return run
-
-        clock.schedule(3, job("c"))
-        clock.schedule(1, job("a"))
-        clock.schedule(2, job("b1"))
-        clock.schedule(2, job("b2"))
-        clock.schedule(10, job("late"))
+        clock.schedule(3, job, "c")
+        clock.schedule(1, job, "a")
+        clock.schedule(2, job, "b1")
+        clock.schedule(2, job, "b2")
+        clock.schedule(10, job, "late")
         assert await clock.advance(5) == 4
         assert clock.now() == START + 5
         return ran
@@ -61,7 +58,7 @@ def test_manual_holds_jobs_until_advanced() -> None:
         clock = ManualClock(start=START)
         ran: list[str] = []
 
-        async def job() -> None:
+        def job() -> None:
             ran.append("x")
 
         clock.schedule(0, job)
@@ -89,14 +86,14 @@ def test_manual_job_scheduled_inside_window_runs_if_due() -> None:
         clock = ManualClock(start=START)
         ran: list[tuple[str, float]] = []
 
-        async def third() -> None:
+        def third() -> None:
             ran.append(("third", clock.now()))
 
-        async def second() -> None:
+        def second() -> None:
             ran.append(("second", clock.now()))
             clock.schedule(4, third)  # due at +6: beyond a 5 s window
 
-        async def first() -> None:
+        def first() -> None:
             ran.append(("first", clock.now()))
             clock.schedule(1, second)  # due at +2: inside the window
 
@@ -113,23 +110,31 @@ def test_manual_job_scheduled_inside_window_runs_if_due() -> None:
     ]
 
 
-def test_manual_advance_awaits_each_job() -> None:
-    """advance returns only once the work its jobs awaited is done."""
+def test_manual_advance_awaits_settle_after_each_job() -> None:
+    """advance awaits `settle` after every job, before the next one runs."""
 
-    async def scenario() -> None:
+    async def scenario() -> list[str]:
         clock = ManualClock(start=START)
-        done: list[str] = []
+        log: list[str] = []
+        queued: list[str] = []  # work a job hands off, as the lifecycle does to the dispatcher
 
-        async def slow() -> None:
+        async def settle() -> None:
             for _ in range(3):
                 await asyncio.sleep(0)
-            done.append("slow")
+            log.extend(f"settled {name}" for name in queued)
+            queued.clear()
 
-        clock.schedule(0, slow)
-        await clock.advance(0)
-        assert done == ["slow"]
+        def job(name: str) -> None:
+            log.append(f"ran {name}")
+            queued.append(name)
 
-    asyncio.run(scenario())
+        clock.settle = settle
+        clock.schedule(1, job, "a")
+        clock.schedule(2, job, "b")
+        assert await clock.advance(2) == 2
+        return log
+
+    assert asyncio.run(scenario()) == ["ran a", "settled a", "ran b", "settled b"]
 
 
 def test_manual_negative_advance_is_an_error() -> None:
@@ -138,10 +143,7 @@ def test_manual_negative_advance_is_an_error() -> None:
     async def scenario() -> None:
         clock = ManualClock(start=START)
 
-        async def job() -> None:
-            pass
-
-        clock.schedule(0, job)
+        clock.schedule(0, print)
         with pytest.raises(ClockError):
             await clock.advance(-1)
         assert clock.now() == START
@@ -158,10 +160,10 @@ def test_manual_failing_job_does_not_stop_the_others() -> None:
         clock = ManualClock(start=START, on_error=errors.append)
         ran: list[str] = []
 
-        async def boom() -> None:
+        def boom() -> None:
             raise ValueError("boom")
 
-        async def fine() -> None:
+        def fine() -> None:
             ran.append("fine")
 
         clock.schedule(1, boom)
@@ -180,7 +182,7 @@ def test_manual_aclose_drops_pending_jobs() -> None:
     async def scenario() -> None:
         clock = ManualClock(start=START)
 
-        async def job() -> None:
+        def job() -> None:
             raise AssertionError("should not run")
 
         clock.schedule(1, job)
@@ -192,22 +194,23 @@ def test_manual_aclose_drops_pending_jobs() -> None:
 
 
 def test_real_clock_runs_a_job() -> None:
-    """A scheduled job runs on the event loop when due, and pending drops back to zero."""
+    """A scheduled job runs on the event loop when due, with its arguments, in due order."""
 
     async def scenario() -> None:
         clock = RealClock()
         fired = asyncio.Event()
+        ran: list[str] = []
 
-        async def job() -> None:
-            fired.set()
+        def job(name: str) -> None:
+            ran.append(name)
+            if len(ran) == 2:
+                fired.set()
 
-        clock.schedule(0.01, job)
-        assert clock.pending == 1
+        clock.schedule(0.02, job, "second")
+        clock.schedule(0.01, job, "first")
+        assert clock.pending == 2
         await asyncio.wait_for(fired.wait(), 2.0)
-        for _ in range(100):  # the task is discarded from pending once it finishes
-            if clock.pending == 0:
-                break
-            await asyncio.sleep(0.001)
+        assert ran == ["first", "second"]
         assert clock.pending == 0
         await clock.aclose()
 
@@ -224,33 +227,16 @@ def test_real_clock_cannot_be_advanced() -> None:
     asyncio.run(scenario())
 
 
-def test_real_clock_aclose_cancels_timers_and_running_jobs() -> None:
-    """aclose cancels what has not fired yet and what is still running."""
+def test_real_clock_aclose_cancels_what_has_not_fired() -> None:
+    """aclose drops the jobs still waiting; they never run."""
 
     async def scenario() -> None:
         clock = RealClock()
-        started = asyncio.Event()
-        cancelled: list[str] = []
         ran: list[str] = []
-
-        async def long_running() -> None:
-            started.set()
-            try:
-                await asyncio.Event().wait()  # never set: only cancellation ends it
-            except asyncio.CancelledError:
-                cancelled.append("running")
-                raise
-
-        async def later() -> None:
-            ran.append("later")
-
-        clock.schedule(0, long_running)
-        clock.schedule(30, later)
-        await asyncio.wait_for(started.wait(), 2.0)
-        assert clock.pending == 2
+        clock.schedule(0.05, ran.append, "later")
         await clock.aclose()
         assert clock.pending == 0
-        assert cancelled == ["running"]
+        await asyncio.sleep(0.1)
         assert ran == []
 
     asyncio.run(scenario())

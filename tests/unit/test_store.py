@@ -99,9 +99,20 @@ def test_stored_messages_leave_the_garbage_collector_after_one_young_collection(
         store.add_message(make_message(f"m{i}")._replace(timeline=(("queued", 1000.0, None),)))
         store.set_status(f"m{i}", "sent", 1000.2)
         store.set_status(f"m{i}", "delivered", 1000.7)
+        attempt = make_attempt(f"a{i}", f"m{i}")
+        attempt.request_headers = {"Date": "Tue, 14 Nov 2023 22:13:20 GMT", "Digest": "SHA-256=x"}
+        store.add_attempt(attempt)
+        store.add_attempt(make_attempt(f"b{i}", f"m{i}"))
     gc.collect(0)
-    tracked = [sid for sid, row in store._messages.items() if gc.is_tracked(row)]
-    assert tracked == []
+    kept = [*store._messages.values(), *store._attempts.values(), *store._callbacks.values()]
+    assert len(kept) == 50 * 4
+    assert [row for row in kept if gc.is_tracked(row)] == []
+    # and what was stored comes back whole, in order
+    assert store.attempt("a49") == attempt
+    message = store.message("m49")
+    assert message is not None
+    assert [a["id"] for a in message["callbacks"]] == ["a49", "b49"]
+    assert message["callbacks"][0]["requestHeaders"] == attempt.request_headers
 
 
 def test_oldest_messages_are_evicted_first() -> None:
