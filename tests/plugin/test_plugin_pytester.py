@@ -208,7 +208,7 @@ def test_server_failures_are_raised_in_the_test(pytester: pytest.Pytester) -> No
 
         @pytest.mark.augnet(clock="manual")
         def test_failing_clock_job(augnet):
-            async def job():
+            def job():  # clock jobs are plain functions
                 raise RuntimeError("clock job failed")
             loop = augnet.server.loop
             loop.call_soon_threadsafe(augnet.server.runtime.clock.schedule, 1, job)
