@@ -6,6 +6,7 @@ field and what was wrong with it, so every surface words its errors the same way
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,21 +94,28 @@ def http_url(field: str, value: Any) -> str:
     text = require_string(field, value)
     if len(text) > MAX_URL_LENGTH:
         raise FieldError(field, f"must be at most {MAX_URL_LENGTH} characters")
+    if not _is_http_url(text):
+        raise FieldError(field, f"must be an absolute http(s) URL (got {text!r})")
+    return text
+
+
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f]")
+
+
+# Cached: a client sends its statusCallback with every message, mostly the same one.
+@functools.lru_cache(maxsize=1024)
+def _is_http_url(text: str) -> bool:
     try:
         parts = urlsplit(text)
         port_ok = parts.port is None or parts.port > 0
     except ValueError:
-        port_ok = False
-        parts = None
-    if (
-        parts is None
-        or not port_ok
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or any(c.isspace() or ord(c) < 0x20 for c in text)
-    ):
-        raise FieldError(field, f"must be an absolute http(s) URL (got {text!r})")
-    return text
+        return False
+    return (
+        port_ok
+        and parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and _SPACE_OR_CONTROL.search(text) is None
+    )
 
 
 def optional_url(field: str, value: Any) -> str | None:
