@@ -133,6 +133,7 @@ async def apply_api_effects(request: Request, rt: Runtime, rule: Rule) -> Respon
 
 async def send_message(request: Request) -> Response:
     rt = runtime(request)
+    rt.dispatcher.lane.api_request()  # callbacks give way while sends keep coming
     raw = b""
     project: Project | None = None
     rule: Rule | None = None

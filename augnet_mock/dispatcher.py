@@ -5,7 +5,9 @@ before it was acknowledged or gave up, so one message's callbacks always arrive
 in order. A fixed pool of workers posts the heads of ready outboxes, oldest status
 change first; waiting costs a small record, not a task. Retries are clock jobs with
 exponential backoff, so a manual clock holds them too. A slow or dead receiver
-only holds up its own message (and one worker while an attempt lasts).
+only holds up its own message (and one worker while an attempt lasts). While send
+requests keep arriving, callbacks take a narrow lane (`pacing`), so the API
+keeps most of the loop.
 
 The client is aiohttp rather than httpx2 (which the rest of the package uses):
 callbacks go out at three per message, and aiohttp's pool costs about a tenth of
@@ -31,6 +33,7 @@ import yarl
 from .clock import Clock
 from .events import EventBus
 from .models import CallbackAttempt
+from .pacing import ApiFirstLane
 from .scenarios import STALE_DATE_SECONDS
 from .signing import digest, http_date, sign, signed_headers
 from .store import Store
@@ -51,10 +54,26 @@ class Pending:
     project_id: str
     status: str
     url: str
-    body: bytes
+    from_: str
+    to: str
     seq: int  # when its status changed, in order: the oldest ready callback goes first
+    changed_at: float  # loop time of the status change: how long the lane has held it
     faults: tuple[str, ...] = ()
     attempts: int = 0
+    body: bytes = b""  # built at the first attempt, see `request_body`
+
+    def request_body(self) -> bytes:
+        # Built when first posted rather than at the status change, which under a
+        # burst of sends is when the loop can least spare the time.
+        if not self.body:
+            self.body = callback_body(
+                sid=self.sid,
+                status=self.status,
+                project_id=self.project_id,
+                from_=self.from_,
+                to=self.to,
+            )
+        return self.body
 
 
 # Built once: json.dumps with options constructs a new encoder on every call.
@@ -140,9 +159,11 @@ class Dispatcher:
         attempts: int,
         backoff: float,
         timeout: float,
+        lane: ApiFirstLane | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.store = store
+        self.lane = lane or ApiFirstLane()
         self.clock = clock
         self.events = events
         self.max_attempts = attempts
@@ -155,7 +176,8 @@ class Dispatcher:
         # A message's callbacks not yet acknowledged or given up, head first. A sid is
         # in `_ready` (keyed by its head's seq), on the wire, or waiting for a retry.
         self._outboxes: dict[str, deque[Pending]] = {}
-        self._ready: asyncio.PriorityQueue[tuple[int, str]] = asyncio.PriorityQueue()
+        # (seq, sid, loop time of its status change): seq is unique, so times never compare.
+        self._ready: asyncio.PriorityQueue[tuple[int, str, float]] = asyncio.PriorityQueue()
         self._workers: set[asyncio.Task[None]] = set()
         self._idle_workers = 0
         self._unsettled = 0  # ready or on the wire; `settled` waits for none
@@ -179,6 +201,7 @@ class Dispatcher:
         return self._session
 
     async def aclose(self) -> None:
+        self.lane.stop()
         workers = list(self._workers)
         for task in workers:
             task.cancel()
@@ -191,6 +214,7 @@ class Dispatcher:
     def reset(self) -> None:
         # Sids still in `_ready` find no outbox and are skipped; retries likewise.
         self._outboxes.clear()
+        self.lane.stop()
 
     async def settled(self) -> None:
         """Wait until every ready callback has been attempted (retries not included)."""
@@ -209,14 +233,14 @@ class Dispatcher:
         copies: int = 1,
     ) -> None:
         """Queue a status callback (`copies` times, for the duplicate fault)."""
-        body = callback_body(sid=sid, status=status, project_id=project_id, from_=from_, to=to)
         outbox = self._outboxes.get(sid)
         idle = outbox is None
         if outbox is None:
             outbox = self._outboxes[sid] = deque()
         seq = next(self._seq)
+        changed_at = asyncio.get_running_loop().time()
         for _ in range(copies):
-            outbox.append(Pending(sid, project_id, status, url, body, seq, faults))
+            outbox.append(Pending(sid, project_id, status, url, from_, to, seq, changed_at, faults))
         if idle:  # otherwise it goes when the callback ahead of it is done
             self._make_ready(sid)
 
@@ -226,7 +250,9 @@ class Dispatcher:
             return  # cleared by a reset meanwhile
         self._unsettled += 1
         self._settled.clear()
-        self._ready.put_nowait((outbox[0].seq, sid))
+        head = outbox[0]
+        self._ready.put_nowait((head.seq, sid, head.changed_at))
+        self.lane.watch(self._has_unsettled)
         if self._idle_workers == 0 and len(self._workers) < MAX_IN_FLIGHT:
             task = asyncio.get_running_loop().create_task(self._work())
             self._workers.add(task)
@@ -236,9 +262,10 @@ class Dispatcher:
         while True:
             self._idle_workers += 1
             try:
-                _, sid = await self._ready.get()
+                _, sid, changed_at = await self._ready.get()
             finally:
                 self._idle_workers -= 1
+            await self.lane.enter(changed_at)
             try:
                 await self._post_head(sid)
             except Exception as exc:  # a bug: keep the worker, report it
@@ -246,9 +273,13 @@ class Dispatcher:
                 if self._on_error:
                     self._on_error(exc)
             finally:
+                self.lane.leave()
                 self._unsettled -= 1
                 if not self._unsettled:
                     self._settled.set()
+
+    def _has_unsettled(self) -> bool:
+        return self._unsettled > 0
 
     async def _post_head(self, sid: str) -> None:
         outbox = self._outboxes.get(sid)
@@ -280,9 +311,12 @@ class Dispatcher:
             original.project_id,
             original.status,
             original.url,
-            original.request_body.encode("utf-8"),
+            from_="",  # only the body needs them, and that is the original's
+            to="",
             seq=-1,
+            changed_at=0.0,
             attempts=1,
+            body=original.request_body.encode("utf-8"),
         )
         return await self._attempt(pending, redelivery=True)
 
@@ -320,6 +354,7 @@ class Dispatcher:
         return headers, fault
 
     async def _attempt(self, pending: Pending, *, redelivery: bool = False) -> CallbackAttempt:
+        pending.request_body()
         at = self.clock.now_iso()
         started = time.perf_counter()
         status_code: int | None = None

@@ -578,3 +578,34 @@ def test_unsendable_callback_url_is_journalled_not_lost(
         assert a["responseStatus"] is None
         assert a["error"].startswith("InvalidURL")
     assert live.runtime.errors == []  # no clock job crashed on the way
+
+
+def test_callbacks_held_back_by_a_burst_of_sends_all_arrive_in_order(
+    make_server: Callable[..., LiveServer], receiver: Receiver
+) -> None:
+    """Sends racing from four threads narrow the callbacks' lane; none is lost or reordered."""
+    live = make_server(send_delay=0.0, delivery_delay=0.0)
+    sids: list[str] = []
+    lock = threading.Lock()
+
+    def sender() -> None:
+        with httpx2.Client(base_url=live.url, timeout=10.0, trust_env=False) as http:
+            project = {"projectId": DEFAULT_PROJECT_ID, "apiKey": DEFAULT_API_KEY}
+            mine = [send(http, project, statusCallback=receiver.url()) for _ in range(100)]
+        with lock:
+            sids.extend(mine)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert len(sids) == 400
+    got = receiver.wait_for(1200, timeout=30)
+    by_sid: dict[str, list[str]] = {}
+    for request in got:
+        body = request.json()
+        by_sid.setdefault(body["SmsSid"], []).append(body["SmsStatus"])
+    assert sorted(by_sid) == sorted(sids)
+    assert all(statuses == STATUSES for statuses in by_sid.values())
+    assert live.runtime.dispatcher.lane.requests == 400
