@@ -159,11 +159,10 @@ class Dispatcher:
         attempts: int,
         backoff: float,
         timeout: float,
-        lane: ApiFirstLane | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.store = store
-        self.lane = lane or ApiFirstLane()
+        self.lane = ApiFirstLane(self._has_unsettled)  # the send route counts sends into it
         self.clock = clock
         self.events = events
         self.max_attempts = attempts
@@ -252,7 +251,7 @@ class Dispatcher:
         self._settled.clear()
         head = outbox[0]
         self._ready.put_nowait((head.seq, sid, head.changed_at))
-        self.lane.watch(self._has_unsettled)
+        self.lane.watch()
         if self._idle_workers == 0 and len(self._workers) < MAX_IN_FLIGHT:
             task = asyncio.get_running_loop().create_task(self._work())
             self._workers.add(task)

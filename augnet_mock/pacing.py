@@ -27,19 +27,26 @@ MAX_HOLD = 2.0  # seconds a callback may wait for the narrow lane, at most
 
 
 class ApiFirstLane:
-    """Counts sends; lets callbacks onto the wire, few at a time while sends arrive."""
+    """Counts sends; lets callbacks onto the wire, `narrow` at a time while sends pour in.
 
-    def __init__(self, *, narrow: int = NARROW, max_hold: float = MAX_HOLD) -> None:
+    `active` says whether any callback is waiting or on the wire: the lane looks at
+    the send rate only then, so an idle server has no timer running.
+    """
+
+    def __init__(
+        self, active: Callable[[], bool], *, narrow: int = NARROW, max_hold: float = MAX_HOLD
+    ) -> None:
+        self._active = active
         self.narrow = narrow
         self.max_hold = max_hold
         self.requests = 0  # sends seen so far; the send route counts them
         self.busy = False  # BUSY_SENDS or more sends arrived between the last two looks
         self.on_wire = 0
         self._seen = 0  # `requests` at the last look
-        # Callbacks waiting for the lane, oldest first: (loop time it became ready, future).
+        # Callbacks waiting for the lane, in arrival order: (loop time of the status change,
+        # future); that time is what `max_hold` counts from.
         self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()
         self._timer: asyncio.TimerHandle | None = None
-        self._active: Callable[[], bool] = lambda: False
 
     def api_request(self) -> None:
         self.requests += 1
@@ -48,9 +55,8 @@ class ApiFirstLane:
     def looking(self) -> bool:
         return self._timer is not None
 
-    def watch(self, active: Callable[[], bool]) -> None:
+    def watch(self) -> None:
         """Look at the send rate every LOOK_EVERY until `active()` is false."""
-        self._active = active
         if self._timer is None:
             self._seen = self.requests
             self._timer = asyncio.get_running_loop().call_later(LOOK_EVERY, self._look)

@@ -11,6 +11,10 @@ from augnet_mock.pacing import BUSY_SENDS, LOOK_EVERY, ApiFirstLane
 T = TypeVar("T")
 
 
+def always_waiting() -> bool:
+    return True  # a callback is always waiting
+
+
 async def _with_sends(lane: ApiFirstLane, body: Callable[[], Awaitable[T]]) -> T:
     """Run `body` while sends arrive at 10 a millisecond, as under a saturating load."""
 
@@ -36,8 +40,8 @@ def test_idle_lane_lets_every_callback_straight_on() -> None:
     """With no sends arriving, callbacks go on the wire at once, as many as there are."""
 
     async def scenario() -> int:
-        lane = ApiFirstLane(narrow=1)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1)
+        lane.watch()
         now = asyncio.get_running_loop().time()
         for _ in range(20):
             await asyncio.wait_for(lane.enter(now), 1)
@@ -51,8 +55,8 @@ def test_sends_narrow_the_lane_and_waiting_callbacks_go_in_order() -> None:
     """While sends pour in only `narrow` are on the wire; each leave lets in the next."""
 
     async def scenario() -> list[tuple[int, list[str]]]:
-        lane = ApiFirstLane(narrow=2, max_hold=60)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=2, max_hold=60)
+        lane.watch()
         log: list[str] = []
 
         async def body() -> list[tuple[int, list[str]]]:
@@ -82,8 +86,8 @@ def test_a_light_load_keeps_the_lane_wide() -> None:
     """One send a millisecond is below BUSY_SENDS: callbacks keep going straight on."""
 
     async def scenario() -> tuple[bool, int]:
-        lane = ApiFirstLane(narrow=1, max_hold=60)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1, max_hold=60)
+        lane.watch()
         loop = asyncio.get_running_loop()
         for _ in range(10):
             lane.api_request()
@@ -101,8 +105,8 @@ def test_lane_widens_once_sends_stop() -> None:
     """At the first look with fewer than BUSY_SENDS new sends, every waiting callback goes."""
 
     async def scenario() -> tuple[int, int]:
-        lane = ApiFirstLane(narrow=1, max_hold=60)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1, max_hold=60)
+        lane.watch()
         log: list[str] = []
         now = asyncio.get_running_loop().time()
 
@@ -125,8 +129,8 @@ def test_a_callback_waits_at_most_max_hold() -> None:
     """Sends that never stop hold a callback back for `max_hold` seconds, then it goes."""
 
     async def scenario() -> float:
-        lane = ApiFirstLane(narrow=1, max_hold=0.05)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1, max_hold=0.05)
+        lane.watch()
         loop = asyncio.get_running_loop()
 
         async def body() -> float:
@@ -148,8 +152,8 @@ def test_an_overdue_callback_goes_even_when_the_lane_is_full() -> None:
     """A callback ready for longer than `max_hold` does not queue behind the narrow lane."""
 
     async def scenario() -> int:
-        lane = ApiFirstLane(narrow=1, max_hold=0.5)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1, max_hold=0.5)
+        lane.watch()
         loop = asyncio.get_running_loop()
 
         async def body() -> int:
@@ -169,9 +173,9 @@ def test_looking_stops_when_no_callback_waits() -> None:
     """The lane looks at the send rate only while the dispatcher has callbacks to send."""
 
     async def scenario() -> tuple[bool, bool]:
-        lane = ApiFirstLane()
         pending = [True]
-        lane.watch(lambda: pending[0])
+        lane = ApiFirstLane(lambda: pending[0])
+        lane.watch()
         for _ in range(BUSY_SENDS):
             lane.api_request()
         await asyncio.sleep(LOOK_EVERY * 3)
@@ -187,8 +191,8 @@ def test_stop_lets_every_waiting_callback_go() -> None:
     """A reset or shutdown never leaves a callback stuck in the lane."""
 
     async def scenario() -> int:
-        lane = ApiFirstLane(narrow=1, max_hold=60)
-        lane.watch(lambda: True)
+        lane = ApiFirstLane(always_waiting, narrow=1, max_hold=60)
+        lane.watch()
         log: list[str] = []
         now = asyncio.get_running_loop().time()
 
