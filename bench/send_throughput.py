@@ -8,7 +8,8 @@
    (one Lua script, 32 connections, 2 threads) from a separate process.
    The mock runs twice: with the real clock and the server's default delays (the
    lifecycle runs while the load is on: the figure the targets are judged on),
-   and with a manual clock that is never advanced (the API alone).
+   and with a manual clock that is never advanced (the API alone). Three rounds
+   of the three servers; the round with the median ratio is the one judged.
 2. In a fresh subprocess, accepts 100,000 messages with Faker bodies (1 to 3
    segments, some UCS-2) through `parse_send` + `Runtime.accept` on a manual
    clock and reports the additional RSS: once with the lifecycle jobs run after
@@ -55,6 +56,7 @@ CONNECTIONS = 32
 THREADS = 2
 WARMUP_S = 3.0
 DURATION_S = 10.0
+ROUNDS = 3
 SERVER_CPU, LOAD_CPU = 0, 1
 MEMORY_MESSAGES = 100_000
 MAX_MESSAGES = 1_000_000  # far above what a run stores, so eviction never runs
@@ -100,35 +102,53 @@ def measure(server: Server, script: Path) -> Measured:
     return Measured(result, (server.cpu_seconds() - cpu) / max(1, result.requests) * 1e6)
 
 
-def throughput() -> tuple[Measured, dict[str, Measured], list[str]]:
+def one_round(script: Path, notes: list[str] | None) -> tuple[Measured, dict[str, Measured]]:
+    """The bare endpoint, then each mock run, each on a fresh server; RSS notes if asked."""
+    with Server("bare", cpu=SERVER_CPU) as bare:
+        bare_result = measure(bare, script)
+    print(f"  {'bare Starlette endpoint':36} {bare_result.line()}", flush=True)
+
+    mock_results: dict[str, Measured] = {}
+    for name, options in MOCK_RUNS.items():
+        with Server("mock", cpu=SERVER_CPU, options=options) as mock:
+            before = mock.rss_mb()
+            result = measure(mock, script)
+            mock_results[name] = result
+            print(f"  {name:36} {result.line()}", flush=True)
+            if notes is None:
+                continue
+            if options["clock"] == "real":
+                time.sleep(1.0)  # let the last lifecycles (0.7 s) finish
+            stored = mock.get_json("/_mock/health")["messages"]
+            grown = mock.rss_mb() - before
+            notes.append(
+                f"{name}: server RSS grew {grown:.0f} MB while storing {stored:,} messages"
+                f" over HTTP ({grown / max(stored, 1) * 1e5:.0f} MB per 100,000;"
+                " includes allocator and warm-up growth)"
+            )
+    return bare_result, mock_results
+
+
+def throughput() -> tuple[Measured, dict[str, Measured], list[str], list[float]]:
+    """ROUNDS rounds; the one whose judged ratio is the median, and every round's ratio.
+
+    The machine's speed drifts by a third between runs, so one round alone can land
+    either side of a target; the bare endpoint is measured again in every round.
+    """
     notes: list[str] = []
+    rounds: list[tuple[float, Measured, dict[str, Measured]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         script = post_script(
             Path(tmp) / "send.lua",
             body=SEND_BODY,
             headers={"Content-Type": "application/json", "Authorization": auth_header()},
         )
-        with Server("bare", cpu=SERVER_CPU) as bare:
-            bare_result = measure(bare, script)
-        print(f"  {'bare Starlette endpoint':36} {bare_result.line()}", flush=True)
-
-        mock_results: dict[str, Measured] = {}
-        for name, options in MOCK_RUNS.items():
-            with Server("mock", cpu=SERVER_CPU, options=options) as mock:
-                before = mock.rss_mb()
-                result = measure(mock, script)
-                mock_results[name] = result
-                print(f"  {name:36} {result.line()}", flush=True)
-                if options["clock"] == "real":
-                    time.sleep(1.0)  # let the last lifecycles (0.7 s) finish
-                stored = mock.get_json("/_mock/health")["messages"]
-                grown = mock.rss_mb() - before
-                notes.append(
-                    f"{name}: server RSS grew {grown:.0f} MB while storing {stored:,} messages"
-                    f" over HTTP ({grown / max(stored, 1) * 1e5:.0f} MB per 100,000;"
-                    " includes allocator and warm-up growth)"
-                )
-    return bare_result, mock_results, notes
+        for index in range(ROUNDS):
+            print(f"  round {index + 1} of {ROUNDS}", flush=True)
+            bare, mocks = one_round(script, notes if index == 0 else None)
+            rounds.append((mocks[JUDGED].wrk.rps / bare.wrk.rps, bare, mocks))
+    _, bare, mocks = sorted(rounds, key=lambda r: r[0])[ROUNDS // 2]
+    return bare, mocks, notes, [ratio for ratio, *_ in rounds]
 
 
 # -- memory (runs in its own subprocess: `--memory-child`) --------------------------
@@ -268,9 +288,13 @@ def main() -> int:
     for name, options in MOCK_RUNS.items():
         print(f"  {name}: Settings({', '.join(f'{k}={v!r}' for k, v in options.items())})")
     print(flush=True)
-    bare_m, mocks_m, notes = throughput()
+    bare_m, mocks_m, notes, ratios = throughput()
     bare, judged = bare_m.wrk, mocks_m[JUDGED].wrk
     print()
+    print(
+        f"  {JUDGED} / bare, each round: {', '.join(f'{r:.2f}' for r in ratios)};"
+        " the figures below are the median round's"
+    )
     for name, m in mocks_m.items():
         print(
             f"  {name} / bare: throughput ratio {m.wrk.rps / bare.rps:.2f};"
@@ -329,6 +353,10 @@ def main() -> int:
     print(
         f"  mock ({JUDGED}): {judged.rps:.0f} req/s, p99 {judged.p99_ms:.2f} ms,"
         f" {mocks_m[JUDGED].cpu_us:.0f} us CPU/request"
+    )
+    print(
+        f"  p99 mock / bare: {judged.p99_ms / bare.p99_ms:.2f}"
+        f" (the {TARGET_P99_MS:g} ms target was set where the bare endpoint's p99 was about 4 ms)"
     )
     for label, value, ok in checks:
         print(f"  {verdict(ok)}  {label}: {value}")
