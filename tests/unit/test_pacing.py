@@ -16,7 +16,8 @@ def always_waiting() -> bool:
 
 
 async def _with_sends(lane: ApiFirstLane, body: Callable[[], Awaitable[T]]) -> T:
-    """Run `body` while sends arrive at 10 a millisecond, as under a saturating load."""
+    """Run `body` once the lane has seen sends arriving at 10 a millisecond, as under a
+    saturating load, and while they keep arriving."""
 
     async def sends() -> None:
         while True:
@@ -26,6 +27,8 @@ async def _with_sends(lane: ApiFirstLane, body: Callable[[], Awaitable[T]]) -> T
 
     task = asyncio.get_running_loop().create_task(sends())
     try:
+        await asyncio.sleep(LOOK_EVERY * 5)  # a look has seen them
+        assert lane.busy
         return await body()
     finally:
         task.cancel()
@@ -60,8 +63,6 @@ def test_sends_narrow_the_lane_and_waiting_callbacks_go_in_order() -> None:
         log: list[str] = []
 
         async def body() -> list[tuple[int, list[str]]]:
-            await asyncio.sleep(LOOK_EVERY * 5)  # a look has seen the sends
-            assert lane.busy
             now = asyncio.get_running_loop().time()
             tasks = [asyncio.create_task(_callback(lane, f"cb{i}", log, now)) for i in range(5)]
             seen = []
@@ -111,7 +112,6 @@ def test_lane_widens_once_sends_stop() -> None:
         now = asyncio.get_running_loop().time()
 
         async def body() -> list[asyncio.Task[None]]:
-            await asyncio.sleep(LOOK_EVERY * 5)
             tasks = [asyncio.create_task(_callback(lane, f"cb{i}", log, now)) for i in range(6)]
             await asyncio.sleep(LOOK_EVERY * 3)
             return tasks
@@ -134,7 +134,6 @@ def test_a_callback_waits_at_most_max_hold() -> None:
         loop = asyncio.get_running_loop()
 
         async def body() -> float:
-            await asyncio.sleep(LOOK_EVERY * 5)
             await lane.enter(loop.time())  # takes the one place
             ready_at = loop.time()
             await asyncio.wait_for(lane.enter(ready_at), 1)
@@ -157,7 +156,6 @@ def test_an_overdue_callback_goes_even_when_the_lane_is_full() -> None:
         loop = asyncio.get_running_loop()
 
         async def body() -> int:
-            await asyncio.sleep(LOOK_EVERY * 5)
             await lane.enter(loop.time())  # takes the one place
             await asyncio.wait_for(lane.enter(loop.time() - 0.6), 0.1)
             return lane.on_wire
@@ -197,7 +195,6 @@ def test_stop_lets_every_waiting_callback_go() -> None:
         now = asyncio.get_running_loop().time()
 
         async def body() -> list[asyncio.Task[None]]:
-            await asyncio.sleep(LOOK_EVERY * 5)
             tasks = [asyncio.create_task(_callback(lane, f"cb{i}", log, now)) for i in range(4)]
             await asyncio.sleep(0)
             lane.stop()
