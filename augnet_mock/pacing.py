@@ -8,8 +8,8 @@ light load's rate (`BUSY_SENDS` a millisecond), callbacks go through a narrow
 lane (`NARROW` on the wire at once) and the API keeps most of the loop; at the
 first look below that rate the lane is wide again. A callback whose status
 changed `max_hold` seconds ago goes regardless: a saturating load that lasts
-longer than that gets the loop shared with callbacks again, so the API slows
-down rather than the backlog growing on its own.
+longer than that shares the loop with its callbacks again, so the API slows down
+and the callbacks fall behind no faster than an even share makes them.
 """
 
 from __future__ import annotations
