@@ -331,7 +331,7 @@ class Dispatcher:
             key = key + "-not-the-project-key"
             fault = "badSignature"
         headers = signed_headers(
-            body=pending.body,
+            body=pending.request_body(),
             url_host=target.host,
             path=target.path,
             date=http_date(now),
@@ -340,7 +340,7 @@ class Dispatcher:
         )
         if "wrongDigest" in pending.faults:
             # Signed consistently over the wrong digest: only the body check can catch it.
-            headers["Digest"] = digest(pending.body + b"\n")
+            headers["Digest"] = digest(pending.request_body() + b"\n")
             if key:
                 headers["Authorization"] = sign(
                     key_id=pending.project_id,
@@ -353,7 +353,7 @@ class Dispatcher:
         return headers, fault
 
     async def _attempt(self, pending: Pending, *, redelivery: bool = False) -> CallbackAttempt:
-        pending.request_body()
+        body = pending.request_body()
         at = self.clock.now_iso()
         started = time.perf_counter()
         status_code: int | None = None
@@ -364,7 +364,7 @@ class Dispatcher:
             target = request_target(pending.url)
             headers, fault = self._headers(pending, target)
             async with self.session.post(
-                target.url, data=pending.body, headers=headers, allow_redirects=False
+                target.url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 await response.read()  # a cut-short answer fails here; then no status
                 status_code = response.status
@@ -384,7 +384,7 @@ class Dispatcher:
             url=pending.url,
             attempt=pending.attempts,
             request_headers=headers,
-            request_body=pending.body.decode("utf-8"),
+            request_body=body.decode("utf-8"),
             at=at,
             response_status=status_code,
             error=error,

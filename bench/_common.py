@@ -23,12 +23,13 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 SERVE = BENCH / "_serve.py"
 HOST = "127.0.0.1"
+T = TypeVar("T")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
@@ -299,6 +300,12 @@ def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+def median_round(rounds: Sequence[tuple[float, T]]) -> tuple[float, T]:
+    """The round whose score (its first item) is the median: the machine's speed drifts
+    between runs, so one round alone can land either side of a target."""
+    return sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
 
 
 def verdict(ok: bool) -> str:

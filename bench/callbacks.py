@@ -39,6 +39,7 @@ from bench._common import (
     auth_header,
     cpu_count,
     machine_note,
+    median_round,
     percentile,
     pinning_note,
     run_wrk_counted,
@@ -143,11 +144,11 @@ def run(
         out["cpu_all_us"] = (mock.cpu_seconds() - cpu) / messages * 1e6
         out.update(expected=expected, complete=complete)
         dump = receiver.get_json("/_dump")
-        messages = mock.get_json("/_mock/messages")["messages"]
+        stored = mock.get_json("/_mock/messages")["messages"]
         out["failed_attempts"] = len(mock.get_json("/_mock/callbacks?ok=false")["callbacks"])
         out["acked_attempts"] = len(mock.get_json("/_mock/callbacks?ok=true")["callbacks"])
     changed = {
-        (m["sid"], step["status"]): epoch(step["at"]) for m in messages for step in m["timeline"]
+        (m["sid"], step["status"]): epoch(step["at"]) for m in stored for step in m["timeline"]
     }
     received: dict[tuple[str, str], float] = {}
     duplicates = 0
@@ -210,15 +211,14 @@ def main() -> int:
     print("  receiver: raw asyncio + httptools; answers 200 at once, notes time.time() of each")
     print()
     with Server("receiver", cpu=LOAD_CPU) as receiver:
-        rounds: list[tuple[float, dict[str, Any], dict[str, Any]]] = []
+        rounds: list[tuple[float, tuple[dict[str, Any], dict[str, Any]]]] = []
         for _ in range(ROUNDS):
             off = run(receiver, callbacks=False)
             describe("callbacks off", off)
             on = run(receiver, callbacks=True)
             describe("callbacks on", on)
-            rounds.append((on["send"].rps / off["send"].rps, off, on))
-        # The machine's speed drifts between runs: judge the median round, print them all.
-        ratio, off, on = sorted(rounds, key=lambda r: r[0])[ROUNDS // 2]
+            rounds.append((on["send"].rps / off["send"].rps, (off, on)))
+        ratio, (off, on) = median_round(rounds)
         paced = run(receiver, callbacks=True, paced=True, messages=PACED_MESSAGES)
         describe("on, paced", paced)
         long_off = run(receiver, callbacks=False, messages=SUSTAINED_MESSAGES)
@@ -234,7 +234,7 @@ def main() -> int:
     print()
     print(
         f"  throughput ratio on/off: {ratio:.2f}, the median of {ROUNDS} rounds"
-        f" ({', '.join(f'{r:.2f}' for r, *_ in rounds)}); the figures below are that round's"
+        f" ({', '.join(f'{r:.2f}' for r, _ in rounds)}); the figures below are that round's"
     )
     print(
         f"  sustained ({SUSTAINED_MESSAGES:,} messages, saturating for longer than the"

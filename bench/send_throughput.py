@@ -44,6 +44,7 @@ from bench._common import (
     cpu_count,
     env,
     machine_note,
+    median_round,
     pinning_note,
     post_script,
     rss_mb,
@@ -130,13 +131,10 @@ def one_round(script: Path, notes: list[str] | None) -> tuple[Measured, dict[str
 
 
 def throughput() -> tuple[Measured, dict[str, Measured], list[str], list[float]]:
-    """ROUNDS rounds; the one whose judged ratio is the median, and every round's ratio.
-
-    The machine's speed drifts by a third between runs, so one round alone can land
-    either side of a target; the bare endpoint is measured again in every round.
-    """
+    """ROUNDS rounds, the bare endpoint measured again in each: the one whose judged
+    ratio is the median (`median_round`), and every round's ratio."""
     notes: list[str] = []
-    rounds: list[tuple[float, Measured, dict[str, Measured]]] = []
+    rounds: list[tuple[float, tuple[Measured, dict[str, Measured]]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         script = post_script(
             Path(tmp) / "send.lua",
@@ -146,9 +144,9 @@ def throughput() -> tuple[Measured, dict[str, Measured], list[str], list[float]]
         for index in range(ROUNDS):
             print(f"  round {index + 1} of {ROUNDS}", flush=True)
             bare, mocks = one_round(script, notes if index == 0 else None)
-            rounds.append((mocks[JUDGED].wrk.rps / bare.wrk.rps, bare, mocks))
-    _, bare, mocks = sorted(rounds, key=lambda r: r[0])[ROUNDS // 2]
-    return bare, mocks, notes, [ratio for ratio, *_ in rounds]
+            rounds.append((mocks[JUDGED].wrk.rps / bare.wrk.rps, (bare, mocks)))
+    _, (bare, mocks) = median_round(rounds)
+    return bare, mocks, notes, [ratio for ratio, _ in rounds]
 
 
 # -- memory (runs in its own subprocess: `--memory-child`) --------------------------
