@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, error_body
 from .runtime import Runtime
@@ -68,6 +68,12 @@ class CompactJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return _encode(content).encode("utf-8")
+
+
+def sid_response(sid: str) -> Response:
+    """`{"sid": ...}`, the bytes CompactJSONResponse would render, without the encoder:
+    a sid is a UUID, which needs no escaping, and every accepted send answers this."""
+    return Response(b'{"sid":"%s"}' % sid.encode("ascii"), media_type="application/json")
 
 
 def parse_json(raw: bytes) -> Any:
