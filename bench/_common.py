@@ -308,8 +308,16 @@ def median_round(rounds: Sequence[tuple[float, T]]) -> tuple[float, T]:
     return sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
+Check = tuple[str, str, bool]  # (target, measured, met)
+
+
+def print_checks(checks: Sequence[Check], busy: float) -> int:
+    """One PASS/FAIL line per target; the exit status (0 when every target is met)."""
+    for label, value, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {label}: {value}")
+    if busy > 15:
+        print("  (the machine was busy before the run; see the warning at the top)")
+    return 0 if all(ok for *_, ok in checks) else 1
 
 
 # -- wrk with an exact number of requests -------------------------------------------

@@ -42,9 +42,9 @@ from bench._common import (
     median_round,
     percentile,
     pinning_note,
+    print_checks,
     run_wrk_counted,
     uvloop_available,
-    verdict,
 )
 
 MESSAGES = 5_000
@@ -312,11 +312,7 @@ def main() -> int:
     print(f"  callbacks off: {off['send'].rps:.0f} req/s; on: {on['send'].rps:.0f} req/s")
     acked = f"{on['all_acked_s']:.2f} s" if on["complete"] else "not reached"
     print(f"  time until all {EXPECTED:,} acknowledged: {acked}")
-    for label, value, ok in checks:
-        print(f"  {verdict(ok)}  {label}: {value}")
-    if busy > 15:
-        print("  (the machine was busy before the run; see the warning at the top)")
-    return 0 if all(ok for *_, ok in checks) else 1
+    return print_checks(checks, busy)
 
 
 if __name__ == "__main__":
