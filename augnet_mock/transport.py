@@ -214,31 +214,46 @@ class _Inbox:
         return self._items.popleft()
 
 
-class _SyncBody(httpx2.SyncByteStream):
-    def __init__(
-        self, inbox: _Inbox, exchange: _Exchange, runner: _Runner, request: httpx2.Request
-    ) -> None:
-        self._inbox = inbox
+class _Body:
+    """What the sync and async response bodies share: reading the app's body messages
+    in order, and telling the app the client left if it closes before the end."""
+
+    def __init__(self, exchange: _Exchange, runner: _Runner, request: httpx2.Request) -> None:
         self._exchange = exchange
         self._runner = runner
         self._request = request
+        self._timeout = _read_timeout(request)
         self._complete = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        timeout = _read_timeout(self._request)
-        while not self._complete:
-            message = self._inbox.get(timeout, self._request)
-            if message["type"] in _ENDINGS:
-                self._complete = True
-                raise _cut_short(self._request)
-            self._complete = not message.get("more_body", False)
-            if message.get("body"):
-                yield bytes(message["body"])
+    def _chunk(self, message: Message) -> bytes:
+        """The bytes one body message carries; raises if the app ended without finishing."""
+        if message["type"] in _ENDINGS:
+            self._complete = True
+            raise _cut_short(self._request)
+        self._complete = not message.get("more_body", False)
+        return bytes(message.get("body") or b"")
 
-    def close(self) -> None:
+    def _abandon(self) -> None:
         if not self._complete:
             self._complete = True
             self._runner.disconnect(self._exchange)
+
+
+class _SyncBody(_Body, httpx2.SyncByteStream):
+    def __init__(
+        self, inbox: _Inbox, exchange: _Exchange, runner: _Runner, request: httpx2.Request
+    ) -> None:
+        super().__init__(exchange, runner, request)
+        self._inbox = inbox
+
+    def __iter__(self) -> Iterator[bytes]:
+        while not self._complete:
+            chunk = self._chunk(self._inbox.get(self._timeout, self._request))
+            if chunk:
+                yield chunk
+
+    def close(self) -> None:
+        self._abandon()
 
 
 class AugnetTransport(httpx2.BaseTransport):
@@ -270,7 +285,7 @@ class AugnetTransport(httpx2.BaseTransport):
 # -- async --------------------------------------------------------------------------
 
 
-class _AsyncBody(httpx2.AsyncByteStream):
+class _AsyncBody(_Body, httpx2.AsyncByteStream):
     def __init__(
         self,
         inbox: asyncio.Queue[Batch],
@@ -279,30 +294,20 @@ class _AsyncBody(httpx2.AsyncByteStream):
         runner: _Runner,
         request: httpx2.Request,
     ) -> None:
+        super().__init__(exchange, runner, request)
         self._inbox = inbox
         self._pending = pending
-        self._exchange = exchange
-        self._runner = runner
-        self._request = request
-        self._complete = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        timeout = _read_timeout(self._request)
         while not self._complete:
             if not self._pending:
-                self._pending.extend(await _next_batch(self._inbox, timeout, self._request))
-            message = self._pending.popleft()
-            if message["type"] in _ENDINGS:
-                self._complete = True
-                raise _cut_short(self._request)
-            self._complete = not message.get("more_body", False)
-            if message.get("body"):
-                yield bytes(message["body"])
+                self._pending.extend(await _next_batch(self._inbox, self._timeout, self._request))
+            chunk = self._chunk(self._pending.popleft())
+            if chunk:
+                yield chunk
 
     async def aclose(self) -> None:
-        if not self._complete:
-            self._complete = True
-            self._runner.disconnect(self._exchange)
+        self._abandon()
 
 
 async def _next_batch(
