@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SOURCES := $(shell find augnet_mock pytest_plugin -type f -not -path '*/__pycache__/*') pyproject.toml
 CALCULATOR := tests/calculator/node_modules/.package-lock.json
 
 .PHONY: run test lint typecheck system-deps bench clean
@@ -11,15 +10,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Test and runtime dependencies, reinstalled only when pyproject.toml changes.
-$(VENV)/.deps: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet '.[test]'
-	touch $@
-
-# The package itself, reinstalled whenever a source file changes. It is a regular
-# install (not editable) because the plugin folder installs under another name.
-$(VENV)/.installed: $(SOURCES) $(VENV)/.deps
-	$(BIN)/python -m pip install --quiet --no-deps --force-reinstall .
+# The package, editable, with its test dependencies: reinstalled only when the project's
+# metadata (dependencies, entry points, version) changes; source edits need nothing.
+$(VENV)/.installed: pyproject.toml augnet_mock/_version.py | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 $(CALCULATOR): tests/calculator/package.json tests/calculator/package-lock.json

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("augnet-mock")
-except PackageNotFoundError:  # running from a source tree
-    __version__ = "0.0.0"
-
+from ._version import __version__
 from .app import create_app
 from .handle import AugnetError, AugnetMock, Callback, MagicNumbers, SentMessage, ServerError
 from .server import LiveServer

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import uvicorn
 
-from . import __version__
+from ._version import __version__
 from .app import create_app
 from .config import OPTIONS, ConfigError, load_settings
 from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from . import __version__
+from ._version import __version__
 from .clock import iso
 from .errors import ApiError
 from .events import sse_frame

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from . import __version__
+from ._version import __version__
 from .models import (
     DEFAULT_API_KEY,
     DEFAULT_FALLBACK_SENDER,
