@@ -63,7 +63,13 @@ class Settings:
     delivery_delay: float = 0.5
     callback_attempts: int = 5
     callback_backoff: float = 1.0  # seconds before the 2nd attempt; doubles after
-    callback_timeout: float = 5.0
+    callback_timeout: float = 5.0  # seconds: one deadline per attempt, connect to last byte
+    # See dispatcher.DEFAULT_PER_RECEIVER for why 8.
+    callback_concurrency_per_receiver: int = 8
+    # None: `max_messages`. A healthy receiver keeps pending callbacks near zero, so the
+    # bound bites only when receivers fall behind; one per kept message lets each its next
+    # callback, and a pending callback costs about what a stored message does.
+    max_pending_callbacks: int | None = None
     chaos_api_errors: float = 0.0
     chaos_undelivered: float = 0.0
     default_project: bool = True
