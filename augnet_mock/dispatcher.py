@@ -8,8 +8,10 @@ server, and a dead one fails every URL on it, whichever project they belong to.
 Receivers take turns (round robin; each posts its oldest status change first),
 each with at most `per_receiver` attempts on the wire and all of them together at
 most `MAX_IN_FLIGHT`. So a dead, slow or hanging receiver holds up only its own
-callbacks, and never more than `per_receiver` of the pool; an attempt is a task
-only while it is on the wire, so waiting costs a small record.
+callbacks, and never more than `per_receiver` of the pool (but while sends pour
+in, its attempt may hold the lane's narrow place, which others then wait for up
+to `pacing.MAX_HOLD`); an attempt is a task only while it is on the wire, so
+waiting costs a small record.
 
 Every attempt has one total deadline (connect, send and read: `timeout`), and a
 receiver's answer is read up to `ANSWER_CAP` bytes and then dropped with its
