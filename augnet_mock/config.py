@@ -8,12 +8,14 @@ defaults < config file < environment < command line. A bad value raises
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .scenarios import parse_rule
 from .settings import Settings, parse_project
 from .validation import FieldError, integer, number, type_name
@@ -59,13 +61,23 @@ def _int(minimum: int, maximum: int | None = None) -> Callable[[str, Any], int]:
     return parse
 
 
-def _float(key: str, raw: Any) -> float:
+def _float(key: str, raw: Any, *, minimum: float = 0.0) -> float:
     if isinstance(raw, str):
         try:
             raw = float(raw)
         except ValueError as exc:
             raise FieldError(key, f"must be a number (got {raw!r})") from exc
-    return number(key, raw)
+    return number(key, raw, minimum=minimum)
+
+
+def _positive_float(maximum: float) -> Callable[[str, Any], float]:
+    def parse(key: str, raw: Any) -> float:
+        value = _float(key, raw, minimum=-math.inf)  # the range below says it all at once
+        if not 0 < value <= maximum:
+            raise FieldError(key, f"must be greater than 0 and at most {maximum:g} (got {value:g})")
+        return value
+
+    return parse
 
 
 def _probability(key: str, raw: Any) -> float:
@@ -111,7 +123,21 @@ OPTIONS: tuple[Option, ...] = (
     Option("delivery_delay", _float, "seconds from sent to delivered (0.5)"),
     Option("callback_attempts", _int(1, 100), "tries per status callback (5)"),
     Option("callback_backoff", _float, "seconds before the first retry; doubles after (1.0)"),
-    Option("callback_timeout", _float, "seconds to wait for a webhook receiver (5.0)"),
+    Option(
+        "callback_timeout",
+        _positive_float(MAX_TIMEOUT),
+        "seconds each callback attempt may take, connect to last byte (5.0; 0 < t <= 3600)",
+    ),
+    Option(
+        "callback_concurrency_per_receiver",
+        _int(1, MAX_IN_FLIGHT),
+        "callback attempts on the wire to one receiver (origin) at once (8; 1 to 100)",
+    ),
+    Option(
+        "max_pending_callbacks",
+        _int(1),
+        "pending callbacks kept before the oldest are dropped (default: max_messages)",
+    ),
     Option("chaos_api_errors", _probability, "chance of a random 503 on each send (0)"),
     Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),
     Option("default_project", _bool, "start with the provider's example project (true)"),

@@ -72,6 +72,7 @@ async def health(request: Request) -> Response:
             "version": __version__,
             "clock": rt.clock.mode,
             "messages": rt.store.message_count(),
+            "callbacks": rt.dispatcher.stats_json(),
         }
     )
 

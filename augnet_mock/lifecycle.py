@@ -71,7 +71,9 @@ class Lifecycle:
         self._step(Plan._make(fields), status)
 
     def _run_callback(self, status: str, *fields: Any) -> None:
-        self._callback(Plan._make(fields), status)
+        plan = Plan._make(fields)
+        if self.store.has_message(plan.sid):  # evicted or cleared before its turn: nobody to tell
+            self._callback(plan, status)
 
     def _step(self, plan: Plan, status: str) -> None:
         """Record a step now and queue its callback, if the message has somewhere to go."""

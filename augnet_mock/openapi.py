@@ -477,7 +477,24 @@ def schemas() -> dict[str, Schema]:
                 "version": STRING,
                 "clock": {"type": "string", "enum": ["real", "manual"]},
                 "messages": {"type": "integer", "minimum": 0},
+                "callbacks": ref("CallbackStats"),
             }
+        ),
+        "CallbackStats": obj(
+            {
+                name: {"type": "integer", "minimum": 0, "description": why}
+                for name, why in (
+                    ("pending", "ready, on the wire, waiting for a retry, or queued behind"),
+                    ("inFlight", "attempts on the wire now"),
+                    ("delivered", "acknowledged with a 2xx"),
+                    ("failed", "given up after the last attempt"),
+                    ("dropped", "dropped, oldest first, over max_pending_callbacks"),
+                    ("discarded", "their message was evicted, cleared or deleted"),
+                    ("abandoned", "still pending at shutdown"),
+                )
+            },
+            description="How status callbacks ended since startup or the last reset; "
+            "counted even when the journal went with an evicted message.",
         ),
         "DemoRequest": obj(
             {

@@ -52,8 +52,12 @@ class Runtime:
             attempts=settings.callback_attempts,
             backoff=settings.callback_backoff,
             timeout=settings.callback_timeout,
+            per_receiver=settings.callback_concurrency_per_receiver,
+            max_pending=settings.max_pending_callbacks or settings.max_messages,
             on_error=self.record_error,
         )
+        # An evicted, cleared or deleted message's pending callbacks go with it.
+        self.store.on_forget = self.dispatcher.forget
         # A manual clock's advance waits for the callbacks each job queued.
         self.clock.settle = self.dispatcher.settled
         self.lifecycle = Lifecycle(self.store, self.clock, self.dispatcher, self.events)

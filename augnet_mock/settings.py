@@ -63,7 +63,14 @@ class Settings:
     delivery_delay: float = 0.5
     callback_attempts: int = 5
     callback_backoff: float = 1.0  # seconds before the 2nd attempt; doubles after
-    callback_timeout: float = 5.0
+    callback_timeout: float = 5.0  # seconds: one deadline per attempt, connect to last byte
+    # See dispatcher.DEFAULT_PER_RECEIVER for why 8.
+    callback_concurrency_per_receiver: int = 8
+    # None: `max_messages`. A healthy receiver keeps pending callbacks near zero, so the
+    # bound bites only when receivers fall behind; one per kept message lets each have its
+    # next callback waiting, and at about 1.3 KB each (tracemalloc, with its outbox) against
+    # ~0.75 KB per stored message, the dispatcher stays within about twice the store.
+    max_pending_callbacks: int | None = None
     chaos_api_errors: float = 0.0
     chaos_undelivered: float = 0.0
     default_project: bool = True

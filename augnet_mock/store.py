@@ -105,6 +105,10 @@ class Store:
         self._callbacks: dict[str, tuple[str, ...]] = {}  # attempt ids, by message sid
         self._rejected: OrderedDict[str, RejectedRequest] = OrderedDict()
         self._rules: list[Rule] = []
+        # Told the sids of messages the store let go of (evicted, cleared, deleted with
+        # their project), after the lock is released: the runtime wires the dispatcher's
+        # `forget` here, so a gone message's pending callbacks go with it.
+        self.on_forget: Callable[[list[str]], None] | None = None
 
     # -- projects ---------------------------------------------------------------
 
@@ -138,8 +142,9 @@ class Store:
         with self._lock:
             if self._projects.pop(project_id, None) is None:
                 return False
-            self._drop_messages(lambda m: m.project_id == project_id)
-            return True
+            gone = self._drop_messages(lambda m: m.project_id == project_id)
+        self._forgotten(gone)
+        return True
 
     def authenticate(self, project_id: str, api_key: str) -> Project | None:
         """The project, if the key matches; compared in constant time either way."""
@@ -154,9 +159,17 @@ class Store:
     def add_message(self, message: Message) -> None:
         with self._lock:
             self._messages[message.sid] = _row(message)
+            evicted: list[str] = []
             while len(self._messages) > self.max_messages:
-                evicted, _ = self._messages.popitem(last=False)
-                self._forget_attempts(evicted)
+                sid, _ = self._messages.popitem(last=False)
+                self._forget_attempts(sid)
+                evicted.append(sid)
+        if evicted:
+            self._forgotten(evicted)
+
+    def has_message(self, sid: str) -> bool:
+        with self._lock:
+            return sid in self._messages
 
     def message(self, sid: str, *, with_callbacks: bool = True) -> dict[str, Any] | None:
         with self._lock:
@@ -179,7 +192,9 @@ class Store:
 
     def clear_messages(self, project_id: str | None = None) -> int:
         with self._lock:
-            return self._drop_messages(lambda m: project_id is None or m.project_id == project_id)
+            gone = self._drop_messages(lambda m: project_id is None or m.project_id == project_id)
+        self._forgotten(gone)
+        return len(gone)
 
     def set_status(
         self, sid: str, status: str, epoch: float, *, error_code: str | None = None
@@ -198,12 +213,16 @@ class Store:
             self._messages[sid] = (*head, *row[_HEAD:], status, epoch, error_code)
             return True
 
-    def _drop_messages(self, doomed: Callable[[Message], bool]) -> int:
+    def _drop_messages(self, doomed: Callable[[Message], bool]) -> list[str]:
         sids = [sid for sid, row in self._messages.items() if doomed(_message(row))]
         for sid in sids:
             del self._messages[sid]
             self._forget_attempts(sid)
-        return len(sids)
+        return sids
+
+    def _forgotten(self, sids: list[str]) -> None:
+        if sids and self.on_forget is not None:
+            self.on_forget(sids)
 
     def _view(self, sid: str) -> Message | None:
         row = self._messages.get(sid)

@@ -12,7 +12,7 @@ import json
 import aiohttp
 import pytest
 
-from augnet_mock.dispatcher import callback_body, request_target
+from augnet_mock.dispatcher import callback_body, receiver_of, request_target
 
 SID = "ca4d1566-323b-11ea-8326-cbeec6a8845a"
 PROJECT_ID = "326488d2-f853-4dd6-8610-93f9011ac4e5"
@@ -102,3 +102,24 @@ def test_request_target_matches_what_aiohttp_sends(url: str) -> None:
 def test_request_target_rejects_what_cannot_be_sent(url: str) -> None:
     with pytest.raises(ValueError, match="cannot send to"):
         request_target(url)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://127.0.0.1:8080/a", "http://127.0.0.1:8080/b?x=1", True),
+        ("http://hooks.example/a", "http://hooks.example:80/b", True),  # the default port
+        ("http://user:pw@hooks.example/a", "http://hooks.example/a", True),
+        ("http://127.0.0.1:8080/a", "http://127.0.0.1:8081/a", False),
+        ("http://hooks.example/a", "https://hooks.example/a", False),
+        ("http://a.example/a", "http://b.example/a", False),
+    ],
+)
+def test_receivers_are_keyed_by_origin(a: str, b: str, same: bool) -> None:
+    """Callbacks share a receiver (its fair turn and cap) exactly when their origins match."""
+    assert (receiver_of(a) == receiver_of(b)) is same
+
+
+def test_an_unsendable_url_is_a_receiver_of_its_own() -> None:
+    """A URL that cannot be sent keys on itself rather than raising."""
+    assert receiver_of("http://a\u00ad.example/hook") == "http://a\u00ad.example/hook"
