@@ -68,6 +68,13 @@ def _float(key: str, raw: Any) -> float:
     return number(key, raw)
 
 
+def _positive(key: str, raw: Any) -> float:
+    value = _float(key, raw)
+    if value <= 0:
+        raise FieldError(key, "must be greater than 0")
+    return value
+
+
 def _probability(key: str, raw: Any) -> float:
     value = _float(key, raw)
     if value > 1:
@@ -116,6 +123,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),
     Option("default_project", _bool, "start with the provider's example project (true)"),
     Option("access_log", _bool, "log one line per request (true)"),
+    Option("body_timeout", _positive, "seconds a request body may take to arrive (10)"),
 )
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
 

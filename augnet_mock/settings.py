@@ -70,6 +70,9 @@ class Settings:
     projects: tuple[Project, ...] = ()
     scenarios: tuple[dict[str, Any], ...] = ()  # rule specs, validated when loaded
     access_log: bool = True
+    # Long enough for any honest client on a slow link to send 64 KiB; short enough that
+    # stalled uploads cannot pile up connections.
+    body_timeout: float = 10.0
 
     def startup_projects(self) -> list[Project]:
         """The projects a fresh (or reset) mock holds: the default one, then the config's."""

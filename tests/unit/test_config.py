@@ -97,6 +97,7 @@ def test_every_option_has_flag_env_and_key(tmp_path: Path) -> None:
         ("default_project", "false", False),
         ("default_project", "YES", True),
         ("access_log", "0", False),
+        ("body_timeout", "2.5", 2.5),
     ],
 )
 def test_every_option_reads_from_env_and_cli(name: str, raw: str, value: Any) -> None:
@@ -133,6 +134,8 @@ BAD_VALUES = [
     ("max_segments", "0", "between 1 and 255"),
     ("max_segments", "256", "between 1 and 255"),
     ("max_body_bytes", "0", ">= 1"),
+    ("body_timeout", "0", "greater than 0"),
+    ("body_timeout", "nan", "finite"),
     ("send_delay", "soon", "number"),
     ("send_delay", "-1", "at least 0"),
     ("delivery_delay", "nan", "finite"),
