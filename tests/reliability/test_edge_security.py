@@ -139,3 +139,149 @@ def test_body_timeout_leaves_a_fast_body_alone(make_server: Callable[..., LiveSe
             assert client.post("/_mock/projects", json={}).status_code == 201
         time.sleep(0.4)  # past the first reads' deadlines: the shared timer must move on
         assert client.post("/_mock/projects", json={}).status_code == 201
+
+
+# -- defect 8: the mock surface is guarded ----------------------------------------------
+
+TOKEN = "s3cret-t0ken"
+
+
+def project_count(live: LiveServer) -> int:
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        response = client.get("/_mock/projects", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200, response.text
+    return len(response.json()["projects"])
+
+
+def test_cross_site_text_plain_post_is_refused(make_server: Callable[..., LiveServer]) -> None:
+    """defect 8: what a cross-site form can send (Origin of another site, text/plain)
+    gets 403 and changes nothing."""
+    live = make_server()
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        assert client.post("/_mock/projects", json={}).status_code == 201
+        before = project_count(live)
+        response = client.post(
+            "/_mock/reset",
+            headers={"Origin": "http://evil.example", "Content-Type": "text/plain"},
+            content=b"x",
+        )
+        assert response.status_code == 403
+        assert set(response.json()) == ERROR_KEYS
+        assert "evil.example" in response.json()["message"]
+        # A form without Origin (an older browser) still cannot post text/plain.
+        response = client.post("/_mock/reset", headers={"Content-Type": "text/plain"}, content=b"x")
+        assert response.status_code == 415
+        assert set(response.json()) == ERROR_KEYS
+        # The fetch metadata of a cross-site request is enough on its own.
+        response = client.post("/_mock/reset", headers={"Sec-Fetch-Site": "cross-site"})
+        assert response.status_code == 403
+    assert project_count(live) == before
+
+
+def test_same_origin_and_non_browser_posts_still_work(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """defect 8: the inbox's own requests (Origin equal to Host) and clients that send no
+    Origin (curl, httpx) keep working."""
+    live = make_server()
+    origin = f"http://127.0.0.1:{live.port}"
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        response = client.post(
+            "/_mock/projects",
+            json={},
+            headers={"Origin": origin, "Sec-Fetch-Site": "same-origin"},
+        )
+        assert response.status_code == 201, response.text
+        assert client.post("/_mock/reset").status_code == 200
+        demo = client.post("/_mock/demo", json={"count": 1}, headers={"Origin": origin})
+        assert demo.status_code == 200, demo.text
+
+
+def test_dns_rebinding_host_is_refused(server: LiveServer) -> None:
+    """defect 8: a request whose Host is a foreign name (a DNS-rebinding page) gets 403
+    naming the host and the option, and no API key; loopback names pass."""
+    with httpx2.Client(base_url=server.url, trust_env=False) as client:
+        for path in ("/_mock/projects", "/", "/static/app.js", "/openapi.json"):
+            response = client.get(path, headers={"Host": f"attacker.example:{server.port}"})
+            assert response.status_code == 403, path
+            body = response.json()
+            assert set(body) == ERROR_KEYS
+            assert "'attacker.example'" in body["message"]
+            assert "AUGNET_MOCK_ALLOWED_HOSTS" in body["message"]
+            assert "apiKey" not in response.text
+        for host in ("localhost", "LOCALHOST:1", "127.0.0.1", "127.3.4.5:80", "[::1]:8080"):
+            assert client.get("/_mock/projects", headers={"Host": host}).status_code == 200
+        # The Augnet surface answers any name: its own Basic credentials guard it.
+        sent = client.post(
+            SEND,
+            auth=(DEFAULT_PROJECT_ID, DEFAULT_API_KEY),
+            json={"to": "+447515650839", "body": "hi"},
+            headers={"Host": "augnet-mock:8080"},
+        )
+        assert sent.status_code == 200, sent.text
+
+
+def test_allowed_hosts_admits_more_names(make_server: Callable[..., LiveServer]) -> None:
+    """defect 8: allowed_hosts adds names (a compose service), and "*" admits any."""
+    live = make_server(allowed_hosts=("augnet-mock",))
+    wild = make_server(allowed_hosts=("*",))
+    with httpx2.Client(trust_env=False) as client:
+        named = client.get(f"{live.url}/_mock/projects", headers={"Host": "augnet-mock:8080"})
+        assert named.status_code == 200
+        other = client.get(f"{live.url}/_mock/projects", headers={"Host": "other:8080"})
+        assert other.status_code == 403
+        anything = client.get(f"{wild.url}/_mock/projects", headers={"Host": "x.example"})
+        assert anything.status_code == 200
+
+
+def test_admin_token_is_required_when_set(make_server: Callable[..., LiveServer]) -> None:
+    """defect 8: with admin_token, the control API and inbox answer 401 (Bearer
+    challenge) without it or with a wrong one, and work with it."""
+    live = make_server(admin_token=TOKEN)
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        for path in ("/_mock/projects", "/_mock/messages", "/", "/static/app.js"):
+            response = client.get(path)
+            assert response.status_code == 401, path
+            assert response.headers["www-authenticate"] == 'Bearer realm="augnet-mock"'
+            assert set(response.json()) == ERROR_KEYS
+        wrong = client.post("/_mock/reset", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        bearer = {"Authorization": f"Bearer {TOKEN}"}
+        assert client.get("/_mock/projects", headers=bearer).status_code == 200
+        assert client.post("/_mock/projects", json={}, headers=bearer).status_code == 201
+        assert client.get("/", headers=bearer).status_code == 200
+
+
+def test_health_needs_no_token_and_no_local_host(make_server: Callable[..., LiveServer]) -> None:
+    """defect 8: GET /_mock/health stays open (Docker HEALTHCHECK, probes by pod IP)."""
+    live = make_server(admin_token=TOKEN)
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        response = client.get("/_mock/health", headers={"Host": "10.1.2.3:8080"})
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+
+
+def test_inbox_token_sets_a_cookie_the_page_then_uses(
+    make_server: Callable[..., LiveServer],
+) -> None:
+    """defect 8: opening /?token=<token> serves the inbox and sets an HttpOnly,
+    SameSite=Strict cookie; the page's fetches and its event stream then carry it."""
+    live = make_server(admin_token=TOKEN)
+    with httpx2.Client(base_url=live.url, trust_env=False) as client:
+        assert client.get("/", params={"token": "wrong"}).status_code == 401
+        assert not client.cookies
+        page = client.get("/", params={"token": TOKEN})
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        set_cookie = page.headers["set-cookie"]
+        assert "HttpOnly" in set_cookie
+        assert "SameSite=Strict" in set_cookie
+        assert TOKEN not in set_cookie  # the browser keeps a derived value, not the token
+        assert client.get("/_mock/projects").status_code == 200  # the cookie, sent back
+        assert client.get("/static/app.js").status_code == 200
+        with client.stream("GET", "/_mock/events", timeout=5.0) as events:
+            assert events.status_code == 200
+            assert next(events.iter_lines()).startswith(": connected")
+        # The token in the query works for the page only, not for the control API.
+    with httpx2.Client(base_url=live.url, trust_env=False) as fresh:
+        assert fresh.get("/_mock/projects", params={"token": TOKEN}).status_code == 401
