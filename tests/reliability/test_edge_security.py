@@ -8,12 +8,16 @@ import base64
 import json
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 import httpx2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from augnet_mock.handle import fast_settings
 from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
 from augnet_mock.server import LiveServer
 
@@ -285,3 +289,106 @@ def test_inbox_token_sets_a_cookie_the_page_then_uses(
         # The token in the query works for the page only, not for the control API.
     with httpx2.Client(base_url=live.url, trust_env=False) as fresh:
         assert fresh.get("/_mock/projects", params={"token": TOKEN}).status_code == 401
+
+
+# -- defects 5 and 8, fuzzed: no header, query or body value gets a 5xx ------------------
+
+ROUTES = [
+    ("POST", SEND),
+    ("GET", "/_mock/projects"),
+    ("POST", "/_mock/projects"),
+    ("GET", "/_mock/messages"),
+    ("GET", "/_mock/callbacks"),
+    ("GET", "/_mock/requests"),
+    ("POST", "/_mock/scenarios"),
+    ("POST", "/_mock/clock/advance"),
+    ("GET", "/"),
+    ("GET", "/_mock/health"),
+]
+HEADER_NAMES = [
+    "Authorization",
+    "Host",
+    "Origin",
+    "Sec-Fetch-Site",
+    "Content-Type",
+    "Cookie",
+    "Accept",
+    "X-Anything",
+]
+QUERY_KEYS = ["projectId", "status", "since", "ok", "to", "from", "sid", "token", "limit"]
+# A header value is any bytes but CR and LF, which would end it (RFC 9112 §5).
+header_values = st.one_of(
+    st.binary(max_size=48).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"")),
+    st.sampled_from(
+        [
+            b"Basic \xc3\xa9",
+            b"Bearer \xff\xfe",
+            b"Bearer " + TOKEN.encode(),
+            b"[",
+            b"[::1",
+            b"null",
+            b"http://evil.example",
+            b'augnet_mock_admin="\\777"',
+            b"application/json; charset=\xff",
+        ]
+    ),
+)
+queries = st.lists(st.tuples(st.sampled_from(QUERY_KEYS), st.binary(max_size=24)), max_size=3).map(
+    lambda pairs: "&".join(f"{k}={quote_from_bytes(v, safe='')}" for k, v in pairs)
+)
+bodies = st.one_of(
+    st.just(b""),
+    st.binary(max_size=64),
+    st.sampled_from([b"{}", b'{"to": "+447515650839", "body": "hi"}', b'{"seconds": 1e400}']),
+)
+
+
+@pytest.fixture(scope="module")
+def fuzzed() -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Two servers to throw input at: one open, one with an admin token."""
+    with (
+        LiveServer(fast_settings(body_timeout=1.0)) as open_,
+        LiveServer(fast_settings(body_timeout=1.0, admin_token=TOKEN)) as locked,
+    ):
+        yield open_, locked
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    route=st.sampled_from(ROUTES),
+    headers=st.lists(st.tuples(st.sampled_from(HEADER_NAMES), header_values), max_size=4),
+    query=queries,
+    body=bodies,
+    locked=st.booleans(),
+)
+def test_no_input_gets_a_server_error(
+    fuzzed: tuple[LiveServer, LiveServer],
+    route: tuple[str, str],
+    headers: list[tuple[str, bytes]],
+    query: str,
+    body: bytes,
+    locked: bool,
+) -> None:
+    """defects 5 and 8: arbitrary header bytes, query strings and bodies on the send
+    route and control routes get an answer below 500, ours in the error shape."""
+    live = fuzzed[locked]
+    method, path = route
+    target = path + ("?" + query if query else "")
+    lines = [f"{method} {target} HTTP/1.1".encode()]
+    if not any(name == "Host" for name, _ in headers):
+        lines.append(b"Host: 127.0.0.1")
+    lines += [name.encode() + b": " + value for name, value in headers]
+    lines += [b"Content-Length: %d" % len(body), b"Connection: close"]
+    answer = raw_exchange(live, b"\r\n".join(lines) + b"\r\n\r\n" + body)
+    status, response_headers, raw_body = answer_parts(answer)
+    assert status < 500, answer[:400]
+    if status >= 400 and response_headers.get("content-type") == "application/json":
+        assert set(json.loads(raw_body)) == ERROR_KEYS
+    assert live.runtime.errors == []  # nothing failed inside the server either
+
+
+def answer_parts(answer: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
