@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 from functools import lru_cache
 from typing import Any
 
@@ -61,7 +60,10 @@ def basic_credentials(header: str) -> tuple[str, str]:
         raise ApiError(401, "malformed credentials: expected HTTP Basic", headers=BASIC_CHALLENGE)
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:
+        # binascii.Error and UnicodeDecodeError, and the plain ValueError b64decode raises
+        # for a non-ASCII str: Starlette decodes header bytes as latin-1, so any byte
+        # (é sent raw as \xc3\xa9, say) reaches here as a character.
         raise ApiError(
             401,
             "malformed credentials: Basic value is not base64 of project_id:api_key",

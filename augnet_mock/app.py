@@ -13,12 +13,14 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
 from . import api, control, ui
 from .clock import ClockError
 from .errors import ApiError
+from .guard import Guard
 from .httpio import error_response
 from .openapi import openapi_routes
 from .runtime import Runtime
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             HTTPException: _http_error,
             Exception: _server_error,
         },
+        middleware=[Middleware(Guard, settings=runtime.settings)],
         lifespan=lifespan,
     )
     app.state.runtime = runtime

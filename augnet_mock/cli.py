@@ -21,6 +21,8 @@ from .settings import Settings
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
 EXIT_STARTUP = 3  # uvicorn's STARTUP_FAILURE, as `uvicorn.run` would exit
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # every interface, as the Docker image listens
+
 # uvicorn waits this long for open streams (SSE) to end before shutting down anyway.
 GRACEFUL_SHUTDOWN = 2
 
@@ -52,6 +54,13 @@ def banner(settings: Settings, url: str) -> str:
         lines.append(f"  api_key:     {DEFAULT_API_KEY}")
         lines.append(f"  signing key: {DEFAULT_SIGNING_KEY}")
     lines.append(f"  control API: {url}/_mock   OpenAPI: {url}/openapi.json")
+    if settings.admin_token:
+        lines.append(f"  admin token: needed by /_mock and the inbox; open {url}/?token=<token>")
+    elif settings.host in WILDCARD_HOSTS:
+        lines.append(
+            "  warning:     listening on every interface with no admin token: anyone who can"
+            " reach this port can read every API key (set --admin-token)"
+        )
     return "\n".join(lines)
 
 

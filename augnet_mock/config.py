@@ -8,6 +8,7 @@ defaults < config file < environment < command line. A bad value raises
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -80,6 +81,49 @@ def _positive_float(maximum: float) -> Callable[[str, Any], float]:
     return parse
 
 
+def _positive(key: str, raw: Any) -> float:
+    value = _float(key, raw)
+    if value <= 0:
+        raise FieldError(key, "must be greater than 0")
+    return value
+
+
+def _host(key: str, raw: str) -> str:
+    """One allowed host name: lower case, IPv6 without brackets, no port."""
+    name = raw.strip().lower().rstrip(".")
+    if name.startswith("[") and name.endswith("]"):
+        name = name[1:-1]
+    if name == "*":
+        return name
+    if not name or any(c in name for c in " /@[]") or not name.isascii():
+        raise FieldError(key, f"{raw!r} is not a host name")
+    if ":" in name:
+        try:
+            ipaddress.IPv6Address(name)
+        except ValueError as exc:
+            raise FieldError(key, f"{raw!r}: give the name without a port") from exc
+    return name
+
+
+def _hosts(key: str, raw: Any) -> tuple[str, ...]:
+    """A TOML array of names, or one string of comma-separated names (flag, env)."""
+    if isinstance(raw, str):
+        items = [item for item in raw.split(",") if item.strip()]
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        items = raw
+    else:
+        raise FieldError(key, f"must be a string or an array of strings, got {type_name(raw)}")
+    return tuple(_host(key, item) for item in items)
+
+
+def _token(key: str, raw: Any) -> str:
+    # Visible ASCII only: the token travels in an Authorization header (RFC 9110 §5.5).
+    token = _text(key, raw)
+    if not all("!" <= c <= "~" for c in token):
+        raise FieldError(key, "must be printable ASCII with no spaces")
+    return token
+
+
 def _probability(key: str, raw: Any) -> float:
     value = _float(key, raw)
     if value > 1:
@@ -142,6 +186,14 @@ OPTIONS: tuple[Option, ...] = (
     Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),
     Option("default_project", _bool, "start with the provider's example project (true)"),
     Option("access_log", _bool, "log one line per request (true)"),
+    Option("body_timeout", _positive, "seconds a request body may take to arrive (10)"),
+    Option(
+        "allowed_hosts",
+        _hosts,
+        "host names, comma-separated, that the control API and inbox answer to "
+        "besides loopback ones (* for any)",
+    ),
+    Option("admin_token", _token, "token the control API and inbox require (none)"),
 )
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
 

@@ -33,6 +33,10 @@ T = TypeVar("T")
 CONTROL_TIMEOUT = 10.0  # seconds for one control API call
 WAIT_TIMEOUT = 5.0  # default seconds for wait_for_message / wait_for_callback
 NEAR_MISSES = 5  # how many near misses a failed assertion shows
+TOKEN_HINT = (
+    "the server has an admin token: pass it as AugnetMock.create(..., token=...), "
+    "or to pytest as --augnet-token or AUGNET_MOCK_TOKEN"
+)
 MESSAGE_EVENTS = frozenset({"message", "status", "cleared", "reset"})
 CALLBACK_EVENTS = frozenset({"callback", "cleared", "reset"})
 
@@ -442,18 +446,21 @@ class AugnetMock:
         *,
         client: httpx2.Client | None = None,
         strict_callbacks: bool = False,
+        token: str | None = None,
     ) -> AugnetMock:
         """Create a fresh project on `target` (a URL, or an in-thread `LiveServer`).
 
         `project` is the JSON body of `POST /_mock/projects` (senders, fallbackSender,
         webhookUrl, ...); what it leaves out is generated. With a `LiveServer`, failures
         inside the server are raised in the caller and `transport()` needs no socket.
+        `token` is the server's admin token, if it was started with one (a `LiveServer`'s
+        own is found without it); it goes with every control request.
         """
         server = target if isinstance(target, LiveServer) else None
         base_url = (target.url if isinstance(target, LiveServer) else target).rstrip("/")
         owns = client is None
         if client is None:
-            client = cls.control_client(target)
+            client = cls.control_client(target, token=token)
         handle = cls(
             base_url,
             {},
@@ -474,13 +481,17 @@ class AugnetMock:
         return handle
 
     @staticmethod
-    def control_client(target: str | LiveServer) -> httpx2.Client:
+    def control_client(target: str | LiveServer, *, token: str | None = None) -> httpx2.Client:
         """A client for the control API: in-process for a `LiveServer` (no socket, so a
-        handle costs a test well under a millisecond), plain HTTP for a URL."""
+        handle costs a test well under a millisecond), plain HTTP for a URL. With an admin
+        `token` (by default a `LiveServer`'s own), every request carries it as Bearer."""
+        if token is None and isinstance(target, LiveServer):
+            token = target.runtime.settings.admin_token
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         if isinstance(target, LiveServer):
             transport = AugnetTransport(target.app, target.loop)
-            return httpx2.Client(transport=transport, timeout=CONTROL_TIMEOUT)
-        return httpx2.Client(timeout=CONTROL_TIMEOUT, trust_env=False)
+            return httpx2.Client(transport=transport, timeout=CONTROL_TIMEOUT, headers=headers)
+        return httpx2.Client(timeout=CONTROL_TIMEOUT, trust_env=False, headers=headers)
 
     def __repr__(self) -> str:
         return f"<AugnetMock project {self.project_id!r} on {self.base_url}>"
@@ -526,6 +537,8 @@ class AugnetMock:
                 answer = None
             detail = answer.get("message") if isinstance(answer, dict) else None
             detail = detail or response.text
+            if response.status_code == 401:
+                detail += f" ({TOKEN_HINT})"
             raise AugnetError(f"{method} {path} -> {response.status_code}: {detail}")
         return response.json() if response.content else None
 

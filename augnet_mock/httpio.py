@@ -1,12 +1,14 @@
 """Request reading and error rendering shared by every route.
 
 Reading a JSON body checks, in order: the content type (415), the size (413,
-before and while reading, so a chunked upload cannot get around the limit) and
-the JSON itself (400). Errors all render through `error_response`.
+before and while reading, so a chunked upload cannot get around the limit), the
+time it takes (408, `body_timeout`) and the JSON itself (400). Errors all render
+through `error_response`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -15,6 +17,10 @@ from starlette.responses import JSONResponse, Response
 
 from .errors import ApiError, error_body
 from .runtime import Runtime
+
+# The rest of a late body may still be on its way: answer, then close rather than
+# read the leftovers as the next request (RFC 9110 §15.5.9 allows the close).
+CLOSE = {"Connection": "close"}
 
 
 def runtime(request: Request) -> Runtime:
@@ -32,16 +38,23 @@ def is_json(content_type: str | None) -> bool:
 
 
 async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, within the size limit and the runtime's `body_timeout`.
+
+    Every route that reads a body reads it here, so a client that sends the headers
+    and then stalls (or trickles) cannot hold the connection: it gets 408 and the
+    connection is closed.
+    """
     declared = request.headers.get("content-length")
     if declared is not None:
-        try:
-            too_big = int(declared) > limit
-        except ValueError as exc:
-            raise ApiError(400, "Content-Length is not a number") from exc
-        if too_big:
+        # isdigit alone would let int() take "1_000" or surrounding spaces.
+        if not (declared.isascii() and declared.isdigit()):
+            raise ApiError(400, "Content-Length is not a number")
+        if int(declared) > limit:
             raise ApiError(413, f"request body is over the {limit}-byte limit")
+    deadlines = runtime(request).body_deadlines
     chunks: list[bytes] = []
     size = 0
+    task, cancelling = deadlines.start()
     try:
         async for chunk in request.stream():
             size += len(chunk)
@@ -50,6 +63,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             chunks.append(chunk)
     except ClientDisconnect as exc:
         raise ApiError(400, "the client went away before sending the whole body") from exc
+    except asyncio.CancelledError:
+        if not deadlines.timed_out(task, cancelling):
+            raise
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {deadlines.timeout:g} s (body_timeout)",
+            headers=CLOSE,
+        ) from None
+    finally:
+        deadlines.stop(task)
     return b"".join(chunks)
 
 

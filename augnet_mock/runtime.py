@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clock import Clock, make_clock
+from .deadlines import BodyDeadlines
 from .dispatcher import Dispatcher
 from .events import EventBus
 from .lifecycle import Lifecycle, Plan
@@ -43,6 +44,7 @@ class Runtime:
         self.settings = settings
         self.errors: list[str] = []  # failures inside the server, for the pytest plugin
         self.store = Store(max_messages=settings.max_messages)
+        self.body_deadlines = BodyDeadlines(settings.body_timeout)
         self.events = EventBus()
         self.clock: Clock = make_clock(settings.clock, on_error=self.record_error)
         self.dispatcher = Dispatcher(

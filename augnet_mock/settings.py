@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import ClockMode
@@ -77,6 +77,13 @@ class Settings:
     projects: tuple[Project, ...] = ()
     scenarios: tuple[dict[str, Any], ...] = ()  # rule specs, validated when loaded
     access_log: bool = True
+    # Long enough for any honest client on a slow link to send 64 KiB; short enough that
+    # stalled uploads cannot pile up connections.
+    body_timeout: float = 10.0
+    # Host names the control API and inbox answer to besides loopback ones ("*": any).
+    allowed_hosts: tuple[str, ...] = ()
+    # When set, the control API and inbox need it (guard.py); kept out of repr and logs.
+    admin_token: str | None = field(default=None, repr=False)
 
     def startup_projects(self) -> list[Project]:
         """The projects a fresh (or reset) mock holds: the default one, then the config's."""

@@ -24,6 +24,12 @@
 
   const $ = (id) => document.getElementById(id);
 
+  // Opened as /?token=<admin token>: the server has set the cookie the page's requests
+  // carry from now on, so take the token out of the address bar and the history.
+  if (new URLSearchParams(location.search).has("token")) {
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
+
   // Build an element; `props` sets properties (text, className, ...) or attributes (a-*).
   function el(tag, props, ...children) {
     const node = document.createElement(tag);

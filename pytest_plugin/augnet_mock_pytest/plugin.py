@@ -9,6 +9,7 @@ Fixtures (all overridable):
     augnet_settings        Settings of the in-thread session server
     augnet_server          the in-thread session server (a LiveServer), started on first use
     augnet_url             the external server's URL (--augnet-url / AUGNET_MOCK_URL), or None
+    augnet_token           its admin token (--augnet-token / AUGNET_MOCK_TOKEN), or None
 Marker:
     @pytest.mark.augnet(clock="manual", seed=7, scenarios=[...], strict_callbacks=True,
                         settings={"callback_attempts": 2})
@@ -32,6 +33,7 @@ from augnet_mock.settings import Settings
 
 T = TypeVar("T")
 ENV_URL = "AUGNET_MOCK_URL"
+ENV_TOKEN = "AUGNET_MOCK_TOKEN"
 MARKER_OPTIONS = ("clock", "seed", "scenarios", "strict_callbacks", "settings")
 MARKER_HELP = (
     "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None): "
@@ -46,12 +48,15 @@ class _Resources:
 
     servers: list[LiveServer] = field(default_factory=list)
     clients: dict[str, httpx2.Client] = field(default_factory=dict)
+    token: str | None = None  # the external server's admin token
 
     def client(self, target: str | LiveServer) -> httpx2.Client:
-        # One control client per server, shared by every test's handle.
+        # One control client per server, shared by every test's handle. An in-thread
+        # server's own token is found by control_client; the given one is the external's.
         url = target if isinstance(target, str) else target.url
         if url not in self.clients:
-            self.clients[url] = AugnetMock.control_client(target)
+            token = self.token if isinstance(target, str) else None
+            self.clients[url] = AugnetMock.control_client(target, token=token)
         return self.clients[url]
 
 
@@ -136,11 +141,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"drive an already-running augnet-mock at URL instead of an in-thread one "
         f"(env {ENV_URL})",
     )
+    group.addoption(
+        "--augnet-token",
+        dest="augnet_token",
+        default=None,
+        metavar="TOKEN",
+        help=f"the admin token of the server at --augnet-url, if it was started with one "
+        f"(env {ENV_TOKEN})",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
-    config.stash[_RESOURCES] = _Resources()
+    token = config.getoption("augnet_token", None) or os.environ.get(ENV_TOKEN) or None
+    config.stash[_RESOURCES] = _Resources(token=token)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -164,6 +178,13 @@ def augnet_url(pytestconfig: pytest.Config) -> str | None:
     """The external augnet-mock to drive (--augnet-url, else AUGNET_MOCK_URL), or None."""
     url: str | None = pytestconfig.getoption("augnet_url") or os.environ.get(ENV_URL) or None
     return url.rstrip("/") if url else None
+
+
+@pytest.fixture(scope="session")
+def augnet_token(pytestconfig: pytest.Config) -> str | None:
+    """The external server's admin token (--augnet-token, else AUGNET_MOCK_TOKEN), or None;
+    sent as Bearer with every control request, for clients of your own as well."""
+    return pytestconfig.stash[_RESOURCES].token
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,9 @@ import httpx2
 import pytest
 
 from augnet_mock import __version__
-from augnet_mock.cli import main
+from augnet_mock.cli import banner, main
 from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from augnet_mock.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
@@ -201,6 +202,32 @@ def test_flag_beats_environment(tmp_path: Path) -> None:
         assert health["clock"] == "manual"
         assert served.get("/_mock/clock").json()["mode"] == "manual"
         assert served.access_lines() == []  # AUGNET_MOCK_ACCESS_LOG=false
+
+
+def test_admin_token_and_allowed_hosts_from_the_environment(tmp_path: Path) -> None:
+    """AUGNET_MOCK_ADMIN_TOKEN and AUGNET_MOCK_ALLOWED_HOSTS take effect; the banner says a
+    token is needed without printing it."""
+    env = clean_env(AUGNET_MOCK_ADMIN_TOKEN="cli-t0ken", AUGNET_MOCK_ALLOWED_HOSTS="augnet,ci")
+    with serve(tmp_path, "--port", "0", env=env) as served:
+        assert "admin token: needed" in served.output()
+        assert "cli-t0ken" not in served.output()
+        assert served.get("/_mock/projects").status_code == 401
+        bearer = {"Authorization": "Bearer cli-t0ken"}
+        for host, status in (("ci:8080", 200), ("elsewhere:8080", 403)):
+            response = httpx2.get(
+                served.url + "/_mock/projects",
+                headers=bearer | {"Host": host},
+                timeout=10.0,
+                trust_env=False,
+            )
+            assert response.status_code == status, host
+
+
+def test_banner_warns_of_every_interface_without_a_token() -> None:
+    """Listening on 0.0.0.0 (the Docker image) with no admin token prints a warning."""
+    assert "warning" in banner(Settings(host="0.0.0.0"), "http://[::]:8080")
+    assert "warning" not in banner(Settings(host="0.0.0.0", admin_token="t"), "http://x:1")
+    assert "warning" not in banner(Settings(), "http://127.0.0.1:8080")
 
 
 def test_config_file_projects_are_served(tmp_path: Path) -> None:

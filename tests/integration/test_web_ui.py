@@ -370,6 +370,31 @@ def test_manual_clock_controls_advance_time(
             expect(page.locator("#clock-pending")).to_have_text("0")
 
 
+def test_inbox_with_admin_token(browser: Browser, make_server: Callable[..., LiveServer]) -> None:
+    """With an admin token the inbox opens once through /?token=: the token leaves the
+    address bar, and the cookie carries the page's fetches, live stream and actions."""
+    token = "inbox-t0ken"
+    live = make_server(admin_token=token)
+    bearer = {"Authorization": f"Bearer {token}"}
+    with httpx2.Client(base_url=live.url, timeout=10.0, trust_env=False, headers=bearer) as client:
+        project = client.post("/_mock/projects", json={}).json()
+        with open_page(browser) as page:
+            refused = page.goto(live.url + "/")
+            assert refused is not None
+            assert refused.status == 401
+            page.goto(f"{live.url}/?token={token}")
+            page.wait_for_selector("body[data-ready='yes']")
+            page.wait_for_selector("#live[data-state='live']")  # EventSource, by cookie
+            assert page.url == live.url + "/"
+            page.select_option("#project-filter", project["projectId"])
+            sid = send(client, project, "behind a token")
+            expect(row(page, sid)).to_be_visible()  # arrived over the event stream
+            page.fill("#demo-count", "2")
+            page.click("#demo-form button[type=submit]")  # a same-origin POST
+            expect(page.locator("#demo-result")).to_contain_text("Sent 2 messages")
+            expect(page.locator("#messages > li")).to_have_count(3)
+
+
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (390, 844)])
 def test_layout_fits_and_screenshots(
     browser: Browser,

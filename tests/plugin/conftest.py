@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,4 +106,18 @@ def mock_process() -> Iterator[MockProcess]:
     try:
         yield process
     finally:
+        process.stop()
+
+
+@pytest.fixture
+def start_mock_process() -> Iterator[Callable[..., MockProcess]]:
+    """Start `augnet-mock serve` with more AUGNET_MOCK_* variables; each is stopped after."""
+    started: list[MockProcess] = []
+
+    def start(**env: str) -> MockProcess:
+        started.append(MockProcess(**env))
+        return started[-1]
+
+    yield start
+    for process in started:
         process.stop()

@@ -15,7 +15,7 @@ import httpx2
 import pytest
 
 from augnet_mock import AugnetError, AugnetMock, LiveServer, MagicNumbers, verify
-from augnet_mock.handle import find_code
+from augnet_mock.handle import fast_settings, find_code
 
 NUMBER = "+447700900123"
 OTHER = "+447700900124"
@@ -41,6 +41,23 @@ def test_each_handle_has_its_own_project_deleted_on_close(augnet_server: LiveSer
         }
         rules = [r["id"] for r in client.get("/_mock/scenarios").json()["scenarios"]]
         assert rule["id"] not in rules
+
+
+def test_handle_sends_the_admin_token() -> None:
+    """Against a server with an admin token, the handle carries it on every control
+    request (its own server's without being told; a URL's when given) and the live
+    waits work; without it, creation fails saying how to pass it."""
+    token = "h4ndle-token"
+    with LiveServer(fast_settings(admin_token=token)) as live:
+        with AugnetMock.create(live) as augnet:  # in-process: the server's own token
+            assert send(augnet, "one").status_code == 200
+            assert augnet.wait_for_message(body="one", status="delivered").body == "one"
+        with AugnetMock.create(live.url, token=token) as augnet:  # over HTTP
+            assert send(augnet, "two").status_code == 200
+            assert augnet.wait_for_message(body="two").body == "two"
+            augnet.scenario(like="undelivered")
+        with pytest.raises(AugnetError, match=r"401.*--augnet-token"):
+            AugnetMock.create(live.url)
 
 
 def test_handle_needs_no_pytest(tmp_path: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import httpx2
 import pytest
 
 TIMEOUT = 60.0  # seconds for one inner pytest run
@@ -39,14 +40,16 @@ def free_port() -> int:
 
 @pytest.fixture(autouse=True)
 def _no_external_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The inner runs must not inherit an outer AUGNET_MOCK_URL by accident.
+    # The inner runs must not inherit an outer AUGNET_MOCK_URL (or token) by accident.
     monkeypatch.delenv("AUGNET_MOCK_URL", raising=False)
+    monkeypatch.delenv("AUGNET_MOCK_TOKEN", raising=False)
 
 
 def test_entry_point_registers_option_and_marker(pytester: pytest.Pytester) -> None:
-    """Installing the package is enough: --augnet-url and the augnet marker exist."""
+    """Installing the package is enough: --augnet-url, --augnet-token and the augnet
+    marker exist."""
     result = pytester.runpytest_subprocess(*QUIET, "--help", timeout=TIMEOUT)
-    result.stdout.fnmatch_lines(["*--augnet-url=URL*"])
+    result.stdout.fnmatch_lines(["*--augnet-url=URL*", "*--augnet-token=TOKEN*"])
     result = pytester.runpytest_subprocess(*QUIET, "--markers", timeout=TIMEOUT)
     result.stdout.fnmatch_lines(["@pytest.mark.augnet(clock=None, seed=None, scenarios=*"])
 
@@ -413,6 +416,42 @@ def test_external_url_from_environment(
     )
     result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
     result.assert_outcomes(passed=1)
+
+
+def test_external_server_with_an_admin_token(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, start_mock_process: Any
+) -> None:
+    """--augnet-token (or AUGNET_MOCK_TOKEN) lets the fixtures drive a server started with
+    an admin token; without it each test fails at setup, saying how to pass it."""
+    token = "plugin-t0ken"
+    process = start_mock_process(AUGNET_MOCK_ADMIN_TOKEN=token)
+    pytester.makepyfile(
+        helpers=SEND,
+        test_token="""
+        from helpers import send
+
+        def test_send_wait_and_scenario(augnet, augnet_token):
+            assert augnet_token == "plugin-t0ken"
+            sid = send(augnet, "Your code is 5566")
+            assert augnet.wait_for_message(status="delivered").sid == sid
+            augnet.scenario(like="undelivered")
+        """,
+    )
+    url = process.url
+    result = pytester.runpytest_subprocess(
+        *QUIET, "--augnet-url", url, "--augnet-token", token, timeout=TIMEOUT
+    )
+    result.assert_outcomes(passed=1)
+    monkeypatch.setenv("AUGNET_MOCK_TOKEN", token)
+    result = pytester.runpytest_subprocess(*QUIET, "--augnet-url", url, timeout=TIMEOUT)
+    result.assert_outcomes(passed=1)
+    monkeypatch.delenv("AUGNET_MOCK_TOKEN")
+    result = pytester.runpytest_subprocess(*QUIET, "--augnet-url", url, timeout=TIMEOUT)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*POST /_mock/projects -> 401*--augnet-token*"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    left = httpx2.get(f"{url}/_mock/projects", headers=bearer, trust_env=False).json()
+    assert len(left["projects"]) == 1, "every test's project is deleted again"
 
 
 def test_unreachable_external_url_fails_clearly(pytester: pytest.Pytester) -> None:

@@ -100,6 +100,11 @@ def test_every_option_has_flag_env_and_key(tmp_path: Path) -> None:
         ("default_project", "false", False),
         ("default_project", "YES", True),
         ("access_log", "0", False),
+        ("body_timeout", "2.5", 2.5),
+        ("allowed_hosts", "augnet-mock, Mock.Example.", ("augnet-mock", "mock.example")),
+        ("allowed_hosts", "*", ("*",)),
+        ("allowed_hosts", "[fe80::1],10.0.0.7", ("fe80::1", "10.0.0.7")),
+        ("admin_token", "s3cret-t0ken", "s3cret-t0ken"),
     ],
 )
 def test_every_option_reads_from_env_and_cli(name: str, raw: str, value: Any) -> None:
@@ -136,6 +141,12 @@ BAD_VALUES = [
     ("max_segments", "0", "between 1 and 255"),
     ("max_segments", "256", "between 1 and 255"),
     ("max_body_bytes", "0", ">= 1"),
+    ("body_timeout", "0", "greater than 0"),
+    ("body_timeout", "nan", "finite"),
+    ("allowed_hosts", "augnet-mock:8080", "without a port"),
+    ("allowed_hosts", "http://x", "not a host name"),
+    ("admin_token", "two words", "printable ASCII"),
+    ("admin_token", "", "non-empty"),
     ("send_delay", "soon", "number"),
     ("send_delay", "-1", "at least 0"),
     ("delivery_delay", "nan", "finite"),
@@ -325,3 +336,18 @@ def test_read_config_file_returns_settings_fields(tmp_path: Path) -> None:
     """read_config_file gives Settings field names, ready to merge."""
     fields = read_config_file(write(tmp_path, "[server]\nsmpp_port = 2776\n"))
     assert fields == {"smpp_port": 2776, "projects": (), "scenarios": ()}
+
+
+def test_allowed_hosts_in_toml_as_array_or_string(tmp_path: Path) -> None:
+    """[server] allowed_hosts takes an array of names or one comma-separated string."""
+    array = write(tmp_path, '[server]\nallowed_hosts = ["augnet", "Mock.local"]\n')
+    assert load_settings(config_path=array).allowed_hosts == ("augnet", "mock.local")
+    (tmp_path / "s.toml").write_text('[server]\nallowed_hosts = "augnet,ci"\n')
+    assert load_settings(config_path=str(tmp_path / "s.toml")).allowed_hosts == ("augnet", "ci")
+    (tmp_path / "bad.toml").write_text("[server]\nallowed_hosts = [1]\n")
+    assert "server.allowed_hosts" in config_error(config_path=str(tmp_path / "bad.toml"))
+
+
+def test_admin_token_stays_out_of_repr() -> None:
+    """The admin token never shows in a printed Settings (logs, tracebacks)."""
+    assert "s3cret" not in repr(load_settings(env={"AUGNET_MOCK_ADMIN_TOKEN": "s3cret"}))
