@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from .loopback import parse_alias
 from .scenarios import parse_rule
 from .settings import Settings, parse_project
 from .validation import FieldError, integer, number, type_name
@@ -112,6 +113,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("callback_attempts", _int(1, 100), "tries per status callback (5)"),
     Option("callback_backoff", _float, "seconds before the first retry; doubles after (1.0)"),
     Option("callback_timeout", _float, "seconds to wait for a webhook receiver (5.0)"),
+    Option(
+        "loopback_alias",
+        parse_alias,
+        "send callbacks for localhost, 127.0.0.0/8 and ::1 to this host instead (in a container)",
+    ),
     Option("chaos_api_errors", _probability, "chance of a random 503 on each send (0)"),
     Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),
     Option("default_project", _bool, "start with the provider's example project (true)"),

@@ -32,6 +32,7 @@ import yarl
 
 from .clock import Clock
 from .events import EventBus
+from .loopback import alias_loopback
 from .models import CallbackAttempt
 from .pacing import ApiFirstLane
 from .scenarios import STALE_DATE_SECONDS
@@ -159,6 +160,7 @@ class Dispatcher:
         attempts: int,
         backoff: float,
         timeout: float,
+        loopback_alias: str | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.store = store
@@ -168,6 +170,7 @@ class Dispatcher:
         self.max_attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
+        self.loopback_alias = loopback_alias
         self._on_error = on_error
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -360,8 +363,9 @@ class Dispatcher:
         error: str | None = None
         headers: dict[str, str] = {}
         fault: str | None = None
+        sent_to = alias_loopback(pending.url, self.loopback_alias)
         try:
-            target = request_target(pending.url)
+            target = request_target(sent_to)
             headers, fault = self._headers(pending, target)
             async with self.session.post(
                 target.url, data=body, headers=headers, allow_redirects=False
@@ -391,6 +395,7 @@ class Dispatcher:
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             redelivery=redelivery,
             fault=fault,
+            sent_to=None if sent_to == pending.url else sent_to,
         )
         self.store.add_attempt(attempt)
         if self.events.active:  # rendering the attempt costs more than journalling it

@@ -52,6 +52,7 @@ class Runtime:
             attempts=settings.callback_attempts,
             backoff=settings.callback_backoff,
             timeout=settings.callback_timeout,
+            loopback_alias=settings.loopback_alias,
             on_error=self.record_error,
         )
         # A manual clock's advance waits for the callbacks each job queued.

@@ -64,6 +64,8 @@ class Settings:
     callback_attempts: int = 5
     callback_backoff: float = 1.0  # seconds before the 2nd attempt; doubles after
     callback_timeout: float = 5.0
+    # A container's loopback is not the tests': callbacks to loopback go here instead.
+    loopback_alias: str | None = None
     chaos_api_errors: float = 0.0
     chaos_undelivered: float = 0.0
     default_project: bool = True
