@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CALCULATOR := tests/calculator/node_modules/.package-lock.json
+IMAGE ?= augnet-mock:latest
+# The image's base; empty: python:3.11-slim, or the Debian stand-in where it cannot be pulled.
+BASE ?=
 
-.PHONY: run test lint typecheck system-deps bench clean
+.PHONY: run test lint typecheck system-deps image bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +38,10 @@ typecheck: $(VENV)/.installed
 
 test: system-deps $(VENV)/.installed $(CALCULATOR) lint typecheck
 	$(BIN)/pytest -n 2
+
+# docker/Dockerfile, built with docker where a daemon answers, else podman.
+image:
+	IMAGE='$(IMAGE)' BASE='$(BASE)' bash scripts/build-image.sh
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/send_throughput.py

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
+from .loopback import parse_alias
 from .scenarios import parse_rule
 from .settings import Settings, parse_project
 from .validation import FieldError, integer, number, type_name
@@ -181,6 +182,11 @@ OPTIONS: tuple[Option, ...] = (
         "max_pending_callbacks",
         _int(1),
         "pending callbacks kept before the oldest are dropped (default: max_messages)",
+    ),
+    Option(
+        "loopback_alias",
+        parse_alias,
+        "send callbacks for localhost, 127.0.0.0/8 and ::1 to this host instead (in a container)",
     ),
     Option("chaos_api_errors", _probability, "chance of a random 503 on each send (0)"),
     Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),

@@ -51,6 +51,7 @@ import yarl
 
 from .clock import Clock
 from .events import EventBus
+from .loopback import alias_loopback
 from .models import CallbackAttempt
 from .pacing import ApiFirstLane
 from .scenarios import STALE_DATE_SECONDS
@@ -261,6 +262,7 @@ class Dispatcher:
         timeout: float,
         per_receiver: int = DEFAULT_PER_RECEIVER,
         max_pending: int = 10_000,
+        loopback_alias: str | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         if not 0 < timeout <= MAX_TIMEOUT:  # config refuses these; this guards embedders
@@ -277,6 +279,7 @@ class Dispatcher:
         self.per_receiver = per_receiver
         self.max_pending = max_pending
         self.stats = CallbackStats()
+        self.loopback_alias = loopback_alias
         self._on_error = on_error
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -624,8 +627,9 @@ class Dispatcher:
         error: str | None = None
         headers: dict[str, str] = {}
         fault: str | None = None
+        sent_to = alias_loopback(pending.url, self.loopback_alias)
         try:
-            target = request_target(pending.url)
+            target = request_target(sent_to)
             headers, fault = self._headers(pending, target)
             # One deadline for connect, send and read: aiohttp's read timeout restarts at
             # every byte, so a receiver dripping its answer would hold the attempt forever.
@@ -660,6 +664,7 @@ class Dispatcher:
             duration_ms=round((time.perf_counter() - started) * 1000, 3),
             redelivery=redelivery,
             fault=fault,
+            sent_to=None if sent_to == pending.url else sent_to,
         )
         self.store.add_attempt(attempt)
         if self.events.active:  # rendering the attempt costs more than journalling it

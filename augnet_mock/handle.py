@@ -76,6 +76,7 @@ class Callback:
     at: str
     redelivery: bool
     fault: str | None
+    sent_to: str | None  # the URL requested, when --loopback-alias rewrote `url`
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @classmethod
@@ -94,6 +95,7 @@ class Callback:
             at=data.get("at", ""),
             redelivery=bool(data.get("redelivery")),
             fault=data.get("fault"),
+            sent_to=data.get("sentTo"),
             raw=data,
         )
 

@@ -74,6 +74,7 @@ class CallbackAttempt:
     duration_ms: float | None = None
     redelivery: bool = False
     fault: str | None = None  # the scenario misbehaviour applied, if any
+    sent_to: str | None = None  # the URL requested, when --loopback-alias rewrote `url`
 
     @property
     def ok(self) -> bool:
@@ -100,6 +101,7 @@ class CallbackAttempt:
             "durationMs": self.duration_ms,
             "redelivery": self.redelivery,
             "fault": self.fault,
+            "sentTo": self.sent_to,
         }
 
 

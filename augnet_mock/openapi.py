@@ -352,6 +352,13 @@ def schemas() -> dict[str, Schema]:
                     **nullable({"type": "string", "enum": list(CALLBACK_FAULTS)}),
                     "description": "the scenario misbehaviour applied to this attempt",
                 },
+                "sentTo": {
+                    **nullable(STRING),
+                    "description": (
+                        "the URL actually requested, when --loopback-alias rewrote the "
+                        "loopback host of `url`; null when `url` was requested as it is"
+                    ),
+                },
             }
         ),
         "Message": obj(

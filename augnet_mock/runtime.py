@@ -56,6 +56,7 @@ class Runtime:
             timeout=settings.callback_timeout,
             per_receiver=settings.callback_concurrency_per_receiver,
             max_pending=settings.max_pending_callbacks or settings.max_messages,
+            loopback_alias=settings.loopback_alias,
             on_error=self.record_error,
         )
         # An evicted, cleared or deleted message's pending callbacks go with it.

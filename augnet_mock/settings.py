@@ -71,6 +71,8 @@ class Settings:
     # next callback waiting, and at about 1.3 KB each (tracemalloc, with its outbox) against
     # ~0.75 KB per stored message, the dispatcher stays within about twice the store.
     max_pending_callbacks: int | None = None
+    # A container's loopback is not the tests': callbacks to loopback go here instead.
+    loopback_alias: str | None = None
     chaos_api_errors: float = 0.0
     chaos_undelivered: float = 0.0
     default_project: bool = True

@@ -1,7 +1,8 @@
 """A real HTTP webhook receiver for tests: records every request it gets.
 
-It runs `http.server` in a thread on 127.0.0.1 and a free port. Tests script its
-answers (status codes, delays) and wait for requests with a bounded timeout.
+It runs `http.server` in a thread on 127.0.0.1 (or another loopback address) and a
+free port. Tests script its answers (status codes, delays) and wait for requests
+with a bounded timeout.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
         self.requests: list[Received] = []
         self.answers: deque[int] = deque()  # scripted statuses, then `default_status`
         self.default_status = 200
@@ -58,7 +59,8 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self.host = host
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
@@ -66,7 +68,7 @@ class Receiver:
         )
 
     def url(self, path: str = "/hook") -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def start(self) -> Receiver:
         self._thread.start()
