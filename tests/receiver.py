@@ -34,6 +34,10 @@ class Receiver:
         self.answers: deque[int] = deque()  # scripted statuses, then `default_status`
         self.default_status = 200
         self.delay = 0.0  # seconds to wait before answering
+        # Cleared by a test to hold every answer until it is set again (at most 10 s):
+        # unlike `delay`, it does not depend on how fast the machine is.
+        self.release = threading.Event()
+        self.release.set()
         self._cond = threading.Condition()
         receiver = self
 
@@ -52,6 +56,7 @@ class Receiver:
                     receiver._cond.notify_all()
                 if receiver.delay:
                     time.sleep(receiver.delay)
+                receiver.release.wait(10.0)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

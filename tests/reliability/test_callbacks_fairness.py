@@ -273,13 +273,14 @@ def test_evicted_and_cleared_messages_take_their_pending_callbacks_with_them(
 ) -> None:
     """defect 3: a message evicted past `max_messages`, or cleared, has its pending callbacks
     removed from the dispatcher (never sent, counted as discarded)."""
-    receiver.delay = 0.5  # one at a time (cap 1), so the rest wait while messages go
+    receiver.release.clear()  # one at a time (cap 1), held, so the rest wait while messages go
     live = make_server(
         max_messages=3, callback_concurrency_per_receiver=1, send_delay=60, callback_attempts=1
     )
     with http_client(live) as http:
         project = new_project(http, webhookUrl=receiver.url())
         sids = [send(http, project) for _ in range(6)]  # evicts the first three
+        receiver.release.set()
         wait_until(lambda: stats(http)["pending"] == 0)
         got = [r.json()["SmsSid"] for r in receiver.requests]
         # The first was on the wire before its message went; the next two never went out.
@@ -288,9 +289,11 @@ def test_evicted_and_cleared_messages_take_their_pending_callbacks_with_them(
         assert counters["discarded"] == 3
         assert counters["delivered"] == 3
 
+        receiver.release.clear()
         more = [send(http, project) for _ in range(3)]  # the first goes on the wire
         wait_until(lambda: len(receiver.requests) == 5)
         assert http.delete("/_mock/messages").status_code == 200
+        receiver.release.set()
         wait_until(lambda: stats(http)["pending"] == 0)
         assert stats(http)["discarded"] == 3 + 3
         assert [r.json()["SmsSid"] for r in receiver.requests][4:] == [more[0]]
