@@ -159,9 +159,14 @@ _FOREIGN = {
 }
 
 
-def _foreign_use(transport: object, name: str, wrong_kind: str, use: str) -> NoReturn:
-    if name == wrong_kind:
-        raise TypeError(f"{type(transport).__name__} is for the other kind of client: {use}")
+# What a client of the other kind (sync or async) calls on its transport.
+_SYNC_ONLY = frozenset({"handle_request", "__enter__", "close"})
+_ASYNC_ONLY = frozenset({"handle_async_request", "__aenter__", "aclose"})
+
+
+def _foreign_use(transport: object, name: str, wrong_kind: frozenset[str], serves: str) -> NoReturn:
+    if name in wrong_kind:
+        raise TypeError(f"{type(transport).__name__} serves {serves}")
     library = _FOREIGN.get(name)
     if library is None:
         raise AttributeError(f"{type(transport).__name__!r} object has no attribute {name!r}")
@@ -363,7 +368,9 @@ class SyncTransport(_SyncBase):
     if not TYPE_CHECKING:  # hidden from type checkers, which then flag such misuse
 
         def __getattr__(self, name: str) -> NoReturn:
-            _foreign_use(self, name, "handle_async_request", "use async_transport()")
+            _foreign_use(
+                self, name, _ASYNC_ONLY, "a sync client; an AsyncClient needs async_transport()"
+            )
 
 
 class AsyncTransport(_AsyncBase):
@@ -385,7 +392,7 @@ class AsyncTransport(_AsyncBase):
     if not TYPE_CHECKING:
 
         def __getattr__(self, name: str) -> NoReturn:
-            _foreign_use(self, name, "handle_request", "use transport()")
+            _foreign_use(self, name, _SYNC_ONLY, "an AsyncClient; a sync Client needs transport()")
 
 
 # -- sync ---------------------------------------------------------------------------
