@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CALCULATOR := tests/calculator/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck system-deps bench clean
+.PHONY: run test lint typecheck system-deps bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,12 @@ test: system-deps $(VENV)/.installed $(CALCULATOR) lint typecheck
 bench: $(VENV)/.installed
 	$(BIN)/python bench/send_throughput.py
 
+# An sdist and a wheel in dist/, for `pip install dist/augnet_mock-*.whl` in another
+# project; twine checks their metadata and that the README renders.
+dist: $(VENV)/.installed
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) tests/calculator/node_modules .artifacts
+	rm -rf $(VENV) tests/calculator/node_modules .artifacts dist
