@@ -39,12 +39,13 @@ test: system-deps $(VENV)/.installed $(CALCULATOR) lint typecheck
 bench: $(VENV)/.installed
 	$(BIN)/python bench/send_throughput.py
 
-# An sdist and a wheel in dist/, for `pip install dist/augnet_mock-*.whl` in another
+# An sdist and a wheel in $(DIST), for `pip install dist/augnet_mock-*.whl` in another
 # project; twine checks their metadata and that the README renders.
+DIST ?= dist
 dist: $(VENV)/.installed
-	rm -rf dist
-	$(BIN)/python -m build --outdir dist .
-	$(BIN)/twine check --strict dist/*
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
 
 clean:
 	rm -rf $(VENV) tests/calculator/node_modules .artifacts dist
