@@ -7,7 +7,7 @@ IMAGE ?= augnet-mock:latest
 # The image's base; empty: python:3.11-slim, or the Debian stand-in where it cannot be pulled.
 BASE ?=
 
-.PHONY: run test lint typecheck system-deps image bench clean
+.PHONY: run test lint typecheck system-deps image bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,13 @@ image:
 bench: $(VENV)/.installed
 	$(BIN)/python bench/send_throughput.py
 
+# An sdist and a wheel in $(DIST), for `pip install dist/augnet_mock-*.whl` in another
+# project; twine checks their metadata and that the README renders.
+DIST ?= dist
+dist: $(VENV)/.installed
+	rm -rf $(DIST)
+	$(BIN)/python -m build --outdir $(DIST) .
+	$(BIN)/twine check --strict $(DIST)/*
+
 clean:
-	rm -rf $(VENV) tests/calculator/node_modules .artifacts
+	rm -rf $(VENV) tests/calculator/node_modules .artifacts dist

@@ -26,7 +26,14 @@ import httpx2
 from .scenarios import MAGIC_NUMBERS
 from .server import LiveServer
 from .settings import Settings
-from .transport import AsyncAugnetTransport, AugnetTransport
+from .transport import (
+    AsyncAugnetTransport,
+    AsyncNetworkTransport,
+    AsyncTransport,
+    AugnetTransport,
+    NetworkTransport,
+    SyncTransport,
+)
 
 T = TypeVar("T")
 
@@ -611,17 +618,18 @@ class AugnetMock:
 
     # -- in-process clients -----------------------------------------------------
 
-    def transport(self) -> httpx2.BaseTransport:
-        """For `httpx2.Client(transport=...)`: in-process, with no socket, when the
-        server runs in this process; against an external server, plain HTTP."""
+    def transport(self) -> SyncTransport:
+        """For `httpx2.Client(transport=...)` or `httpx.Client(transport=...)`: in-process,
+        with no socket, when the server runs in this process; against an external server,
+        plain HTTP. Either way the library is recognised from each request."""
         if self._server is None:
-            return httpx2.HTTPTransport()
+            return NetworkTransport()
         return AugnetTransport(self._server.app, self._server.loop)
 
-    def async_transport(self) -> httpx2.AsyncBaseTransport:
-        """The same for `httpx2.AsyncClient(transport=...)`."""
+    def async_transport(self) -> AsyncTransport:
+        """The same for `httpx2.AsyncClient(transport=...)` or `httpx.AsyncClient(...)`."""
         if self._server is None:
-            return httpx2.AsyncHTTPTransport()
+            return AsyncNetworkTransport()
         return AsyncAugnetTransport(self._server.app, self._server.loop)
 
     # -- messages ---------------------------------------------------------------

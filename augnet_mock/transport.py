@@ -1,4 +1,4 @@
-"""In-process httpx2 transports: a client's requests go straight to the app, no socket.
+"""In-process transports for httpx2 and httpx: a client's requests go straight to the app.
 
 The app keeps its state on one event loop (clock jobs, the event bus, the webhook
 dispatcher's connection pool). `httpx2.ASGITransport` would run the app on the
@@ -6,20 +6,35 @@ dispatcher's connection pool). `httpx2.ASGITransport` would run the app on the
 each request to the loop that already serves the app (a `LiveServer`'s) and carry
 the response back as it is produced. Streaming responses (`/_mock/events`) stream.
 
-    transport = AugnetTransport(live.app, live.loop)        # for httpx2.Client
-    transport = AsyncAugnetTransport(live.app, live.loop)   # for httpx2.AsyncClient
+One object serves both client libraries: it recognises which library a request belongs
+to and answers with that library's `Response`, byte stream and exceptions (`ReadTimeout`,
+`ConnectError`, `RemoteProtocolError`). httpx2 is the runtime dependency; httpx is never
+imported here, only found in `sys.modules` (whoever hands us an `httpx.Request` has
+imported httpx already), so it costs nothing to those who do not use it.
+
+    transport = AugnetTransport(live.app, live.loop)        # httpx2.Client or httpx.Client
+    transport = AsyncAugnetTransport(live.app, live.loop)   # either library's AsyncClient
+    transport = NetworkTransport()                          # plain HTTP, either library
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import sys
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, Self, TypeVar, cast, overload
 
 import httpx2
+
+if TYPE_CHECKING:
+    import httpx
+
+    Request = httpx2.Request | httpx.Request
+    Response = httpx2.Response | httpx.Response
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -27,6 +42,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 Batch = list[Message]
 Deliver = Callable[[Batch], None]
+T = TypeVar("T")
 
 # Pseudo-messages the exchange adds to the ASGI ones it relays.
 _FAILED = "augnet.failed"  # the app raised before finishing the response
@@ -34,6 +50,130 @@ _DONE = "augnet.done"  # the app returned before finishing the response
 _DROPPED = "augnet.dropped"  # the app closed the connection on purpose
 _ENDINGS = (_FAILED, _DONE, _DROPPED)
 CLIENT = ("127.0.0.1", 50000)  # what the app sees as the peer address
+
+# The client libraries served, by import name; the first is the runtime dependency.
+SUPPORTED = ("httpx2", "httpx")
+USAGE = (
+    "augnet-mock's transports serve httpx2 and httpx clients only: "
+    "httpx2.Client / httpx.Client(transport=augnet.transport()), "
+    "httpx2.AsyncClient / httpx.AsyncClient(transport=augnet.async_transport())"
+)
+
+
+# -- which library ------------------------------------------------------------------
+
+
+class _Library:
+    """One client library's classes, as the transports use them: built once per library."""
+
+    def __init__(self, module: Any) -> None:
+        # httpx2 and httpx share this API, so the module is typed by its use below.
+        self.module = module
+        # The byte streams must be the library's own classes: its client asserts so.
+        self.sync_body = _subclass(_SyncBody, module.SyncByteStream)
+        self.async_body = _subclass(_AsyncBody, module.AsyncByteStream)
+
+    def response(self, start: Message, stream: _SyncBody | _AsyncBody) -> Response:
+        headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
+        response: Response = self.module.Response(
+            int(start["status"]), headers=headers, stream=stream
+        )
+        return response
+
+    def no_response(self, request: Request, message: Message) -> Response:
+        """What a socket client would have seen when the app ended without answering."""
+        if message["type"] in (_DONE, _DROPPED):
+            # A dropped-connection scenario, or an app that never answered: the socket closes.
+            raise self.module.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        # Any other exception before the response started: uvicorn answers a bare 500.
+        response: Response = self.module.Response(
+            500,
+            headers=[(b"content-type", b"text/plain; charset=utf-8")],
+            content=b"Internal Server Error",
+        )
+        return response
+
+    def cut_short(self, request: Request) -> Exception:
+        error: Exception = self.module.RemoteProtocolError(
+            "peer closed connection without sending complete message body", request=request
+        )
+        return error
+
+    def read_timeout(self, request: Request) -> Exception:
+        error: Exception = self.module.ReadTimeout("augnet-mock: read timed out", request=request)
+        return error
+
+    def not_running(self, request: Request) -> Exception:
+        error: Exception = self.module.ConnectError(
+            "augnet-mock: the server's loop is not running", request=request
+        )
+        return error
+
+
+@functools.cache
+def _library(name: str) -> _Library:
+    return _Library(sys.modules[name])
+
+
+def library_of(request: object) -> _Library:
+    """The library `request` belongs to; a TypeError naming what is supported otherwise."""
+    for name in SUPPORTED:
+        module = sys.modules.get(name)
+        if module is not None and isinstance(request, module.Request):
+            return _library(name)
+    kind = type(request)
+    raise TypeError(f"{USAGE}; got a {kind.__module__}.{kind.__qualname__} request")
+
+
+def _subclass(cls: type[T], base: type) -> type[T]:
+    """`cls` made a subclass of `base` too (a library's stream or transport base class)."""
+    plain: type = cls  # mypy takes a type[T] for unhashable
+    return cast(type[T], _mix(plain, base))
+
+
+@functools.cache
+def _mix(cls: type, base: type) -> type:
+    # Built once per pair: a class made per request would cost more than the request.
+    attributes = {"__module__": cls.__module__, "__qualname__": cls.__qualname__}
+    return type(cls.__name__, (cls, base), attributes | {"__doc__": cls.__doc__})
+
+
+def _with_httpx(cls: type[T], base: str) -> type[T]:
+    """`cls`, or once httpx is imported, its subclass that is an httpx `base` as well, so
+    that `isinstance(transport, httpx.BaseTransport)` holds, as the type hints say."""
+    httpx_module = sys.modules.get("httpx")
+    if httpx_module is None or issubclass(cls, getattr(httpx_module, base)):
+        return cls
+    return _subclass(cls, getattr(httpx_module, base))
+
+
+# Attributes other client libraries look up on what they were handed as a transport (or
+# connector): answered with a TypeError saying what is supported, not an AttributeError
+# from deep inside that library.
+_FOREIGN = {
+    "send": "requests (it calls a transport adapter's send)",
+    "_loop": "aiohttp (it reads a connector's _loop)",
+    "urlopen": "urllib3 (it calls a pool's urlopen)",
+}
+
+
+# What a client of the other kind (sync or async) calls on its transport.
+_SYNC_ONLY = frozenset({"handle_request", "__enter__", "close"})
+_ASYNC_ONLY = frozenset({"handle_async_request", "__aenter__", "aclose"})
+
+
+def _foreign_use(transport: object, name: str, wrong_kind: frozenset[str], serves: str) -> NoReturn:
+    if name in wrong_kind:
+        raise TypeError(f"{type(transport).__name__} serves {serves}")
+    library = _FOREIGN.get(name)
+    if library is None:
+        raise AttributeError(f"{type(transport).__name__!r} object has no attribute {name!r}")
+    raise TypeError(f"{USAGE}; {library} is not supported")
+
+
+# -- the exchange ---------------------------------------------------------------------
 
 
 class _Exchange:
@@ -108,7 +248,7 @@ class _Exchange:
         self.disconnect()
 
 
-def _scope(request: httpx2.Request) -> dict[str, Any]:
+def _scope(request: Request) -> dict[str, Any]:
     url = request.url
     return {
         "type": "http",
@@ -127,17 +267,17 @@ def _scope(request: httpx2.Request) -> dict[str, Any]:
     }
 
 
-def _read_timeout(request: httpx2.Request) -> float | None:
+def _read_timeout(request: Request) -> float | None:
     timeout = request.extensions.get("timeout", {})
     value = timeout.get("read") if isinstance(timeout, dict) else None
     return float(value) if value is not None else None
 
 
 def _loop_of(
-    loop: asyncio.AbstractEventLoop | None, request: httpx2.Request
+    loop: asyncio.AbstractEventLoop | None, request: Request, library: _Library
 ) -> asyncio.AbstractEventLoop:
     if loop is None or loop.is_closed() or not loop.is_running():
-        raise httpx2.ConnectError("augnet-mock: the server's loop is not running", request=request)
+        raise library.not_running(request)
     return loop
 
 
@@ -161,32 +301,98 @@ class _Runner:
             self.loop.call_soon_threadsafe(exchange.disconnect)
 
 
-def _no_response(request: httpx2.Request, message: Message) -> httpx2.Response:
-    """What a socket client would have seen when the app ended without answering."""
-    if message["type"] in (_DONE, _DROPPED):
-        # A dropped-connection scenario, or an app that never answered: the socket closes.
-        raise httpx2.RemoteProtocolError(
-            "Server disconnected without sending a response.", request=request
-        )
-    # Any other exception before the response started: uvicorn answers a bare 500.
-    return httpx2.Response(
-        500,
-        headers=[(b"content-type", b"text/plain; charset=utf-8")],
-        content=b"Internal Server Error",
-    )
+class _Body:
+    """What the sync and async response bodies share: reading the app's body messages
+    in order, and telling the app the client left if it closes before the end. Each
+    library gets its own subclass that is also its byte-stream class (`_Library`)."""
+
+    def __init__(
+        self, exchange: _Exchange, runner: _Runner, request: Request, library: _Library
+    ) -> None:
+        self._exchange = exchange
+        self._runner = runner
+        self._request = request
+        self._library = library
+        self._timeout = _read_timeout(request)
+        self._complete = False
+
+    def _chunk(self, message: Message) -> bytes:
+        """The bytes one body message carries; raises if the app ended without finishing."""
+        if message["type"] in _ENDINGS:
+            self._complete = True
+            raise self._library.cut_short(self._request)
+        self._complete = not message.get("more_body", False)
+        return bytes(message.get("body") or b"")
+
+    def _abandon(self) -> None:
+        if not self._complete:
+            self._complete = True
+            self._runner.disconnect(self._exchange)
 
 
-def _cut_short(request: httpx2.Request) -> httpx2.RemoteProtocolError:
-    return httpx2.RemoteProtocolError(
-        "peer closed connection without sending complete message body", request=request
-    )
+# -- the shared faces ---------------------------------------------------------------
+
+if TYPE_CHECKING:
+    # For type checkers the transports are both libraries' transports, so either
+    # client accepts them; at run time httpx's base joins once httpx is imported
+    # (`_with_httpx`). The two bases' `handle_request` differ only in which library's
+    # Request and Response they name; the overloads below reconcile them.
+    class _SyncBase(httpx2.BaseTransport, httpx.BaseTransport):  # type: ignore[misc]
+        pass
+
+    class _AsyncBase(httpx2.AsyncBaseTransport, httpx.AsyncBaseTransport):  # type: ignore[misc]
+        pass
+
+else:
+    _SyncBase = httpx2.BaseTransport
+    _AsyncBase = httpx2.AsyncBaseTransport
 
 
-def _response(
-    request: httpx2.Request, start: Message, stream: httpx2.SyncByteStream | httpx2.AsyncByteStream
-) -> httpx2.Response:
-    headers = [(bytes(k), bytes(v)) for k, v in start.get("headers", [])]
-    return httpx2.Response(int(start["status"]), headers=headers, stream=stream)
+class SyncTransport(_SyncBase):
+    """A transport for `httpx2.Client` and `httpx.Client` alike: it answers each request
+    with the classes of the library the request belongs to."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        return super().__new__(_with_httpx(cls, "BaseTransport"))
+
+    @overload
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    @overload
+    def handle_request(self, request: httpx.Request) -> httpx.Response: ...
+    def handle_request(self, request: Request) -> Response:
+        return self._handle(request, library_of(request))
+
+    def _handle(self, request: Request, library: _Library) -> Response:
+        raise NotImplementedError
+
+    if not TYPE_CHECKING:  # hidden from type checkers, which then flag such misuse
+
+        def __getattr__(self, name: str) -> NoReturn:
+            _foreign_use(
+                self, name, _ASYNC_ONLY, "a sync client; an AsyncClient needs async_transport()"
+            )
+
+
+class AsyncTransport(_AsyncBase):
+    """The async face: for `httpx2.AsyncClient` and `httpx.AsyncClient` alike."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        return super().__new__(_with_httpx(cls, "AsyncBaseTransport"))
+
+    @overload
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response: ...
+    @overload
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response: ...
+    async def handle_async_request(self, request: Request) -> Response:
+        return await self._handle(request, library_of(request))
+
+    async def _handle(self, request: Request, library: _Library) -> Response:
+        raise NotImplementedError
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> NoReturn:
+            _foreign_use(self, name, _SYNC_ONLY, "an AsyncClient; a sync Client needs transport()")
 
 
 # -- sync ---------------------------------------------------------------------------
@@ -207,48 +413,33 @@ class _Inbox:
             with contextlib.suppress(RuntimeError):  # released meanwhile by another put
                 self._wake.release()
 
-    def get(self, timeout: float | None, request: httpx2.Request) -> Message:
+    def get(self, timeout: float | None) -> Message:
+        """The next message; TimeoutError if none comes within `timeout` seconds."""
         while not self._items:
             if not self._wake.acquire(timeout=-1 if timeout is None else timeout):
-                raise httpx2.ReadTimeout("augnet-mock: read timed out", request=request)
+                raise TimeoutError
         return self._items.popleft()
 
 
-class _Body:
-    """What the sync and async response bodies share: reading the app's body messages
-    in order, and telling the app the client left if it closes before the end."""
-
-    def __init__(self, exchange: _Exchange, runner: _Runner, request: httpx2.Request) -> None:
-        self._exchange = exchange
-        self._runner = runner
-        self._request = request
-        self._timeout = _read_timeout(request)
-        self._complete = False
-
-    def _chunk(self, message: Message) -> bytes:
-        """The bytes one body message carries; raises if the app ended without finishing."""
-        if message["type"] in _ENDINGS:
-            self._complete = True
-            raise _cut_short(self._request)
-        self._complete = not message.get("more_body", False)
-        return bytes(message.get("body") or b"")
-
-    def _abandon(self) -> None:
-        if not self._complete:
-            self._complete = True
-            self._runner.disconnect(self._exchange)
-
-
-class _SyncBody(_Body, httpx2.SyncByteStream):
+class _SyncBody(_Body):
     def __init__(
-        self, inbox: _Inbox, exchange: _Exchange, runner: _Runner, request: httpx2.Request
+        self,
+        inbox: _Inbox,
+        exchange: _Exchange,
+        runner: _Runner,
+        request: Request,
+        library: _Library,
     ) -> None:
-        super().__init__(exchange, runner, request)
+        super().__init__(exchange, runner, request, library)
         self._inbox = inbox
 
     def __iter__(self) -> Iterator[bytes]:
         while not self._complete:
-            chunk = self._chunk(self._inbox.get(self._timeout, self._request))
+            try:
+                message = self._inbox.get(self._timeout)
+            except TimeoutError:
+                raise self._library.read_timeout(self._request) from None
+            chunk = self._chunk(message)
             if chunk:
                 yield chunk
 
@@ -256,7 +447,7 @@ class _SyncBody(_Body, httpx2.SyncByteStream):
         self._abandon()
 
 
-class AugnetTransport(httpx2.BaseTransport):
+class AugnetTransport(SyncTransport):
     """A sync transport that serves requests from `app`, running on `loop`, with no socket."""
 
     def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop | None) -> None:
@@ -264,8 +455,8 @@ class AugnetTransport(httpx2.BaseTransport):
         self.loop = loop
         self._runner: _Runner | None = None
 
-    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
-        loop = _loop_of(self.loop, request)
+    def _handle(self, request: Request, library: _Library) -> Response:
+        loop = _loop_of(self.loop, request, library)
         if self._runner is None or self._runner.loop is not loop:
             self._runner = _Runner(loop)
         runner = self._runner
@@ -273,35 +464,61 @@ class AugnetTransport(httpx2.BaseTransport):
         exchange = _Exchange(self.app, _scope(request), request.read(), inbox.put)
         runner.start(exchange)
         try:
-            message = inbox.get(_read_timeout(request), request)
-        except httpx2.ReadTimeout:
+            message = inbox.get(_read_timeout(request))
+        except TimeoutError:
             runner.disconnect(exchange)
-            raise
+            raise library.read_timeout(request) from None
         if message["type"] != "http.response.start":
-            return _no_response(request, message)
-        return _response(request, message, _SyncBody(inbox, exchange, runner, request))
+            return library.no_response(request, message)
+        return library.response(
+            message, library.sync_body(inbox, exchange, runner, request, library)
+        )
+
+
+class NetworkTransport(SyncTransport):
+    """Plain HTTP through the `HTTPTransport` of the request's own library (httpx2 or
+    httpx), made at that library's first request: for a mock in another process."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options  # passed to each library's HTTPTransport
+        self._transports: dict[_Library, Any] = {}
+
+    def _handle(self, request: Request, library: _Library) -> Response:
+        transport = self._transports.get(library)
+        if transport is None:
+            transport = self._transports[library] = library.module.HTTPTransport(**self._options)
+        response: Response = transport.handle_request(request)
+        return response
+
+    def close(self) -> None:
+        for transport in self._transports.values():
+            transport.close()
 
 
 # -- async --------------------------------------------------------------------------
 
 
-class _AsyncBody(_Body, httpx2.AsyncByteStream):
+class _AsyncBody(_Body):
     def __init__(
         self,
         inbox: asyncio.Queue[Batch],
         pending: deque[Message],
         exchange: _Exchange,
         runner: _Runner,
-        request: httpx2.Request,
+        request: Request,
+        library: _Library,
     ) -> None:
-        super().__init__(exchange, runner, request)
+        super().__init__(exchange, runner, request, library)
         self._inbox = inbox
         self._pending = pending
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while not self._complete:
             if not self._pending:
-                self._pending.extend(await _next_batch(self._inbox, self._timeout, self._request))
+                try:
+                    self._pending.extend(await _next_batch(self._inbox, self._timeout))
+                except TimeoutError:
+                    raise self._library.read_timeout(self._request) from None
             chunk = self._chunk(self._pending.popleft())
             if chunk:
                 yield chunk
@@ -310,25 +527,21 @@ class _AsyncBody(_Body, httpx2.AsyncByteStream):
         self._abandon()
 
 
-async def _next_batch(
-    inbox: asyncio.Queue[Batch], read_timeout: float | None, request: httpx2.Request
-) -> Batch:
-    try:
-        return await asyncio.wait_for(inbox.get(), read_timeout)
-    except TimeoutError:
-        raise httpx2.ReadTimeout("augnet-mock: read timed out", request=request) from None
+async def _next_batch(inbox: asyncio.Queue[Batch], read_timeout: float | None) -> Batch:
+    """The next batch; TimeoutError if none comes within `read_timeout` seconds."""
+    return await asyncio.wait_for(inbox.get(), read_timeout)
 
 
-class AsyncAugnetTransport(httpx2.AsyncBaseTransport):
-    """The async twin of `AugnetTransport`, for `httpx2.AsyncClient` on any loop."""
+class AsyncAugnetTransport(AsyncTransport):
+    """The async twin of `AugnetTransport`, for an `AsyncClient` on any loop."""
 
     def __init__(self, app: ASGIApp, loop: asyncio.AbstractEventLoop | None) -> None:
         self.app = app
         self.loop = loop
         self._runner: _Runner | None = None
 
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        loop = _loop_of(self.loop, request)
+    async def _handle(self, request: Request, library: _Library) -> Response:
+        loop = _loop_of(self.loop, request, library)
         if self._runner is None or self._runner.loop is not loop:
             self._runner = _Runner(loop)
         runner = self._runner
@@ -343,11 +556,32 @@ class AsyncAugnetTransport(httpx2.AsyncBaseTransport):
         exchange = _Exchange(self.app, _scope(request), await request.aread(), deliver)
         runner.start(exchange)
         try:
-            pending = deque(await _next_batch(inbox, _read_timeout(request), request))
-        except httpx2.ReadTimeout:
+            pending = deque(await _next_batch(inbox, _read_timeout(request)))
+        except TimeoutError:
             runner.disconnect(exchange)
-            raise
+            raise library.read_timeout(request) from None
         message = pending.popleft()
         if message["type"] != "http.response.start":
-            return _no_response(request, message)
-        return _response(request, message, _AsyncBody(inbox, pending, exchange, runner, request))
+            return library.no_response(request, message)
+        body = library.async_body(inbox, pending, exchange, runner, request, library)
+        return library.response(message, body)
+
+
+class AsyncNetworkTransport(AsyncTransport):
+    """The async twin of `NetworkTransport`."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options  # passed to each library's AsyncHTTPTransport
+        self._transports: dict[_Library, Any] = {}
+
+    async def _handle(self, request: Request, library: _Library) -> Response:
+        transport = self._transports.get(library)
+        if transport is None:
+            transport = library.module.AsyncHTTPTransport(**self._options)
+            self._transports[library] = transport
+        response: Response = await transport.handle_async_request(request)
+        return response
+
+    async def aclose(self) -> None:
+        for transport in self._transports.values():
+            await transport.aclose()

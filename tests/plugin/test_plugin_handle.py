@@ -11,11 +11,14 @@ import threading
 import time
 from typing import Any
 
+import aiohttp
+import httpx
 import httpx2
 import pytest
 
 from augnet_mock import AugnetError, AugnetMock, LiveServer, MagicNumbers, verify
 from augnet_mock.handle import fast_settings, find_code
+from augnet_mock.transport import AsyncAugnetTransport, AugnetTransport
 
 NUMBER = "+447700900123"
 OTHER = "+447700900124"
@@ -287,17 +290,26 @@ def test_manual_clock_marker_gives_a_dedicated_server(
     assert augnet.last_message().status == "delivered"
 
 
-def test_in_process_transport(augnet: AugnetMock) -> None:
-    """The sync transport serves sends, errors, streams and dropped connections, no socket."""
+# Both client libraries the transports serve; httpx2 is the runtime dependency, httpx
+# comes with the test extra.
+LIBRARIES = [pytest.param(httpx2, id="httpx2"), pytest.param(httpx, id="httpx")]
+Library = Any  # the httpx2 or httpx module: one API
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_in_process_transport(augnet: AugnetMock, lib: Library) -> None:
+    """The sync transport serves sends, errors, streams and dropped connections, no socket,
+    answering with the client's own library's classes."""
     transport = augnet.transport()
-    with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth, transport=transport) as client:
+    with lib.Client(base_url=augnet.base_url, auth=augnet.auth, transport=transport) as client:
         response = client.post("/api/v2/message", json={"to": NUMBER, "body": "in-process"})
         assert response.status_code == 200, response.text
+        assert type(response) is lib.Response
         bad = client.post("/api/v2/message", json={"to": "07700", "body": "x"})
         assert bad.status_code == 400
         assert bad.json()["message"].startswith("to: ")
         dropped = {"to": augnet.magic.dropped_connection, "body": "x"}
-        with pytest.raises(httpx2.RemoteProtocolError):
+        with pytest.raises(lib.RemoteProtocolError):
             client.post("/api/v2/message", json=dropped)
         with client.stream("GET", "/_mock/events", params={"projectId": augnet.project_id}) as s:
             assert s.headers["content-type"].startswith("text/event-stream")
@@ -305,18 +317,160 @@ def test_in_process_transport(augnet: AugnetMock) -> None:
     augnet.assert_sent(body="in-process", count=1)
 
 
-def test_in_process_async_transport(augnet: AugnetMock) -> None:
-    """The async transport works from any event loop, e.g. the caller's own."""
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_in_process_async_transport(augnet: AugnetMock, lib: Library) -> None:
+    """The async transport works from any event loop, e.g. the caller's own, with either
+    library: sends, errors, streams and dropped connections."""
 
     async def main() -> list[int]:
-        async with httpx2.AsyncClient(
+        async with lib.AsyncClient(
             base_url=augnet.base_url, auth=augnet.auth, transport=augnet.async_transport()
         ) as client:
             sends = [
                 client.post("/api/v2/message", json={"to": NUMBER, "body": f"async {i}"})
                 for i in range(5)
             ]
-            return [r.status_code for r in await asyncio.gather(*sends)]
+            statuses = [r.status_code for r in await asyncio.gather(*sends)]
+            bad = await client.post("/api/v2/message", json={"to": "07700", "body": "x"})
+            assert (type(bad), bad.status_code) == (lib.Response, 400)
+            dropped = {"to": augnet.magic.dropped_connection, "body": "x"}
+            with pytest.raises(lib.RemoteProtocolError):
+                await client.post("/api/v2/message", json=dropped)
+            params = {"projectId": augnet.project_id}
+            async with client.stream("GET", "/_mock/events", params=params) as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                lines = stream.aiter_lines()
+                assert await anext(lines) == ": connected"
+            return statuses
 
     assert asyncio.run(main()) == [200] * 5
     augnet.assert_sent(count=5)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_in_process_read_timeouts(augnet: AugnetMock, lib: Library) -> None:
+    """A read timeout, waiting for the answer or for the next streamed chunk, raises the
+    library's ReadTimeout, sync and async."""
+    slow = {"to": augnet.magic.slow_api, "body": "x"}  # answered after 2 s
+    params = {"projectId": augnet.project_id}
+    short = lib.Timeout(5.0, read=0.2)
+    with lib.Client(
+        base_url=augnet.base_url, auth=augnet.auth, transport=augnet.transport(), timeout=short
+    ) as client:
+        with pytest.raises(lib.ReadTimeout):
+            client.post("/api/v2/message", json=slow)
+        with client.stream("GET", "/_mock/events", params=params) as stream:
+            lines = stream.iter_lines()
+            assert next(lines) == ": connected"
+            with pytest.raises(lib.ReadTimeout):
+                list(lines)  # no event comes: the stream stays open, silent
+
+    async def main() -> None:
+        async with lib.AsyncClient(
+            base_url=augnet.base_url,
+            auth=augnet.auth,
+            transport=augnet.async_transport(),
+            timeout=short,
+        ) as client:
+            with pytest.raises(lib.ReadTimeout):
+                await client.post("/api/v2/message", json=slow)
+            async with client.stream("GET", "/_mock/events", params=params) as stream:
+                lines = stream.aiter_lines()
+                assert await anext(lines) == ": connected"
+                with pytest.raises(lib.ReadTimeout):
+                    [line async for line in lines]  # read until the timeout
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_transport_to_a_stopped_server_is_a_connect_error(lib: Library) -> None:
+    """With the server's loop gone, a request fails as the library's ConnectError."""
+    with LiveServer() as live:
+        transport = AugnetTransport(live.app, live.loop)
+    with lib.Client(transport=transport) as client, pytest.raises(lib.ConnectError):
+        client.get(f"{live.url}/_mock/health")
+
+    async def main() -> None:
+        transport = AsyncAugnetTransport(live.app, live.loop)
+        async with lib.AsyncClient(transport=transport) as client:
+            with pytest.raises(lib.ConnectError):
+                await client.get(f"{live.url}/_mock/health")
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_external_server_transport_follows_the_callers_library(
+    augnet_server: LiveServer, lib: Library
+) -> None:
+    """Against a server reached by URL, transport() and async_transport() send plain HTTP
+    through the library the client belongs to."""
+    with AugnetMock.create(augnet_server.url) as augnet:
+        assert augnet.server is None
+        with lib.Client(
+            base_url=augnet.base_url, auth=augnet.auth, transport=augnet.transport()
+        ) as client:
+            response = client.post("/api/v2/message", json={"to": NUMBER, "body": "sync"})
+            assert (type(response), response.status_code) == (lib.Response, 200)
+            dropped = {"to": augnet.magic.dropped_connection, "body": "x"}
+            with pytest.raises(lib.RemoteProtocolError):
+                client.post("/api/v2/message", json=dropped)
+
+        async def main() -> int:
+            async with lib.AsyncClient(
+                base_url=augnet.base_url, auth=augnet.auth, transport=augnet.async_transport()
+            ) as client:
+                sent = await client.post("/api/v2/message", json={"to": NUMBER, "body": "async"})
+                assert type(sent) is lib.Response
+                return sent.status_code
+
+        assert asyncio.run(main()) == 200
+        augnet.assert_sent(body="sync", count=1)
+        augnet.assert_sent(body="async", count=1)
+
+
+def test_transports_are_both_libraries_transports(augnet: AugnetMock) -> None:
+    """With httpx imported, the transports are instances of both libraries' base classes,
+    as their type hints say."""
+    for transport in (augnet.transport(), AugnetTransport(augnet.server.app, None)):
+        assert isinstance(transport, httpx2.BaseTransport)
+        assert isinstance(transport, httpx.BaseTransport)
+        assert isinstance(transport, AugnetTransport)
+    for transport in (augnet.async_transport(), AsyncAugnetTransport(augnet.server.app, None)):
+        assert isinstance(transport, httpx2.AsyncBaseTransport)
+        assert isinstance(transport, httpx.AsyncBaseTransport)
+        assert isinstance(transport, AsyncAugnetTransport)
+
+
+def test_unsupported_clients_get_a_type_error(augnet: AugnetMock) -> None:
+    """requests, aiohttp, a foreign request object or the wrong kind of client get a
+    TypeError naming the supported clients, not an error from deep inside them."""
+    supported = r"serve httpx2 and httpx clients only"
+    transport: Any = augnet.transport()
+    with pytest.raises(TypeError, match=supported + r".*got a builtins.object request"):
+        transport.handle_request(object())
+    requests = pytest.importorskip("requests")
+    with requests.Session() as session:
+        session.mount("http://", augnet.transport())
+        with pytest.raises(TypeError, match=supported + r".*requests"):
+            session.get(f"{augnet.base_url}/_mock/health")
+
+    async def with_aiohttp() -> None:
+        connector: Any = augnet.async_transport()
+        with pytest.raises(TypeError, match=supported + r".*aiohttp"):
+            aiohttp.ClientSession(connector=connector)
+
+    asyncio.run(with_aiohttp())
+    wrong: Any = augnet.async_transport()  # a type checker flags this already
+    with pytest.raises(
+        TypeError, match=r"serves an AsyncClient; a sync Client needs transport\(\)"
+    ):
+        httpx.Client(transport=wrong).get(f"{augnet.base_url}/_mock/health")
+
+    async def wrong_kind() -> None:
+        wrong: Any = augnet.transport()
+        with pytest.raises(TypeError, match=r"serves a sync client; .* async_transport\(\)"):
+            await httpx2.AsyncClient(transport=wrong).get(f"{augnet.base_url}/_mock/health")
+
+    asyncio.run(wrong_kind())

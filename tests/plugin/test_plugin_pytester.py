@@ -343,6 +343,40 @@ def test_xdist_tests_are_isolated(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=20)
 
 
+def test_httpx_clients_in_a_downstream_project(pytester: pytest.Pytester) -> None:
+    """A downstream project on httpx (not httpx2) hands augnet.transport() to httpx.Client
+    and augnet.async_transport() to httpx.AsyncClient, in async tests run by anyio."""
+    pytester.makepyfile(
+        test_with_httpx="""
+        import httpx
+        import pytest
+
+        NUMBER = "+447700900123"
+
+        def test_sync_client(augnet):
+            with httpx.Client(base_url=augnet.base_url, auth=augnet.auth,
+                              transport=augnet.transport()) as client:
+                response = client.post("/api/v2/message",
+                                       json={"to": NUMBER, "body": "Your code is 246810"})
+            assert response.status_code == 200, response.text
+            assert augnet.extract_code() == "246810"
+
+        @pytest.mark.anyio
+        async def test_async_client(augnet):
+            async with httpx.AsyncClient(base_url=augnet.base_url, auth=augnet.auth,
+                                         transport=augnet.async_transport()) as client:
+                sent = await client.post("/api/v2/message", json={"to": NUMBER, "body": "async"})
+                dropped = {"to": augnet.magic.dropped_connection, "body": "x"}
+                with pytest.raises(httpx.RemoteProtocolError):
+                    await client.post("/api/v2/message", json=dropped)
+            assert sent.status_code == 200, sent.text
+            augnet.assert_sent(body="async", count=1)
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "-p", "anyio", timeout=TIMEOUT)
+    result.assert_outcomes(passed=2)
+
+
 def test_external_url_drives_a_running_server(pytester: pytest.Pytester, mock_process: Any) -> None:
     """--augnet-url: unchanged tests (two xdist workers at once) drive an `augnet-mock
     serve` process, stay isolated, and tests needing other server settings are skipped."""
@@ -350,6 +384,7 @@ def test_external_url_drives_a_running_server(pytester: pytest.Pytester, mock_pr
         helpers=SEND,
         test_isolation=ISOLATION,
         test_external=f"""
+        import httpx
         import httpx2
         import pytest
         from helpers import NUMBER, send
@@ -366,6 +401,12 @@ def test_external_url_drives_a_running_server(pytester: pytest.Pytester, mock_pr
                                transport=augnet.transport()) as client:
                 client.post("/api/v2/message", json={{"to": NUMBER, "body": "via transport"}})
             augnet.assert_sent(body="via transport")
+
+        def test_httpx_transport_falls_back_to_http(augnet):
+            with httpx.Client(base_url=augnet.base_url, auth=augnet.auth,
+                              transport=augnet.transport()) as client:
+                client.post("/api/v2/message", json={{"to": NUMBER, "body": "via httpx"}})
+            augnet.assert_sent(body="via httpx")
 
         @pytest.mark.augnet(scenarios=["rate_limited"])
         def test_scenarios_work(augnet):
@@ -393,7 +434,7 @@ def test_external_url_drives_a_running_server(pytester: pytest.Pytester, mock_pr
         mock_process.url,
         timeout=TIMEOUT,
     )
-    result.assert_outcomes(passed=24, skipped=1)
+    result.assert_outcomes(passed=25, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "SKIPPED*needs a server started with clock='manual'; the external one at "
