@@ -8,10 +8,10 @@ server, and a dead one fails every URL on it, whichever project they belong to.
 Receivers take turns (round robin; each posts its oldest status change first),
 each with at most `per_receiver` attempts on the wire and all of them together at
 most `MAX_IN_FLIGHT`. So a dead, slow or hanging receiver holds up only its own
-callbacks, and never more than `per_receiver` of the pool (but while sends pour
-in, its attempt may hold the lane's narrow place, which others then wait for up
-to `pacing.MAX_HOLD`); an attempt is a task only while it is on the wire, so
-waiting costs a small record.
+callbacks, and never more than `per_receiver` of the pool; while sends pour in,
+an attempt keeps the lane's narrow place for `LANE_LEASE` at most, so a hanging
+receiver cannot hold it either. An attempt is a task only while it is on the
+wire, so waiting costs a small record.
 
 Every attempt has one total deadline (connect, send and read: `timeout`), and a
 receiver's answer is read up to `ANSWER_CAP` bytes and then dropped with its
@@ -73,6 +73,9 @@ CONNECT_TIMEOUT = 2.0  # seconds, at most, of the deadline spent connecting
 # Bytes of a receiver's answer read before it is dropped: only the status decides, and
 # a few KiB is what webhook receivers answer (`{"ok":true}`, an HTML error page).
 ANSWER_CAP = 64 * 1024
+# Seconds an attempt keeps its place in the API-first lane. A callback to a live receiver
+# on loopback completes in 1-2 ms here (bench/callbacks.py); one that takes longer is waiting.
+LANE_LEASE = 0.01
 MAX_TIMEOUT = 3600.0  # seconds: the longest deadline an attempt may have (config's range)
 
 # Journal `error`s of callbacks that were never (or never fully) attempted.
@@ -496,10 +499,22 @@ class Dispatcher:
         return self._ready + self._on_wire > 0
 
     async def _send(self, pending: Pending, receiver: _Receiver) -> None:
-        entered = False
+        held = False
+        lease: asyncio.TimerHandle | None = None
+
+        def give_back() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self.lane.leave()
+
         try:
             await self.lane.enter(pending.changed_at)
-            entered = True
+            held = True
+            # The lane rations the loop's time, and an attempt still on the wire after
+            # LANE_LEASE is waiting on its receiver, not using the loop: its place goes to
+            # the next callback, so a hanging receiver cannot hold the narrow lane.
+            lease = asyncio.get_running_loop().call_later(LANE_LEASE, give_back)
             pending.attempts += 1
             attempt = await self._attempt(pending)
             self._done(pending, attempt)
@@ -508,8 +523,9 @@ class Dispatcher:
             if self._on_error:
                 self._on_error(exc)
         finally:
-            if entered:
-                self.lane.leave()
+            if lease is not None:
+                lease.cancel()
+            give_back()
             receiver.in_flight -= 1
             self._on_wire -= 1
             self._offer(receiver)

@@ -216,6 +216,42 @@ def test_hanging_receiver_does_not_starve_another_projects_callbacks(
         assert journal(http, projectId=stuck["projectId"]) == []
 
 
+def test_hanging_receiver_does_not_hold_the_api_first_lane(
+    make_server: Callable[..., LiveServer], receiver: Receiver, raw_receiver: Any
+) -> None:
+    """defect 2: while sends pour in (the lane narrowed to one callback on the wire), an
+    attempt hanging on its receiver gives its place back, so another receiver's callbacks
+    still go, long before the lane's hold would let them."""
+    hang = raw_receiver("hang")
+    live = make_server(callback_timeout=30.0, callback_attempts=1)
+    lane = live.runtime.dispatcher.lane
+    lane.max_hold = 60.0  # only the lease can let the healthy callbacks by in time
+    assert live.loop is not None
+
+    async def pour_sends() -> None:
+        # As under a saturating load, and more: sends counted at every turn of the loop,
+        # so every look of the lane sees more than BUSY_SENDS and it stays narrow.
+        while True:
+            for _ in range(10):
+                lane.api_request()
+            await asyncio.sleep(0)
+
+    pouring = asyncio.run_coroutine_threadsafe(pour_sends(), live.loop)
+    try:
+        with http_client(live) as http:
+            stuck = new_project(http, webhookUrl=hang.url)
+            send(http, stuck)
+            wait_until(lambda: hang.requests >= 1)
+            assert lane.busy
+            healthy = new_project(http, webhookUrl=receiver.url())
+            sid = send(http, healthy)
+            got = receiver.wait_for(3)
+            assert [r.json()["SmsSid"] for r in got] == [sid] * 3
+            assert hang.requests == 1  # still hanging, not retried or ended
+    finally:
+        pouring.cancel()
+
+
 def test_per_receiver_cap_bounds_attempts_in_flight(
     make_server: Callable[..., LiveServer], receiver: Receiver, raw_receiver: Any
 ) -> None:
