@@ -27,6 +27,7 @@ CONFIG_SECTIONS = ("server", "projects", "scenarios")
 HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
 MAX_HOSTNAME = 253  # RFC 1035 §2.3.4, in its dotted text form
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LONG_DIGITS = re.compile(r"\s*[+-]?[0-9_]{40,}\s*")  # past any bound an option has
 
 
 class ConfigError(ValueError):
@@ -57,7 +58,8 @@ class Option:
 
 def _host(key: str, raw: Any) -> str:
     if not isinstance(raw, str) or not raw:
-        raise FieldError(key, f"must be a non-empty string, got {type_name(raw)}")
+        got = "an empty one" if raw == "" else type_name(raw)
+        raise FieldError(key, f"must be a non-empty string, got {got}")
     try:
         ipaddress.ip_address(raw)
     except ValueError:
@@ -71,9 +73,12 @@ def _host(key: str, raw: Any) -> str:
 def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     def parse(key: str, raw: Any) -> int:
         if isinstance(raw, str):
+            if _LONG_DIGITS.fullmatch(raw):
+                # int() refuses over 4,300 digits, and would call the value "not an integer".
+                raise FieldError(key, f"must be between {minimum} and {maximum}")
             try:
                 raw = int(raw, 10)
-            except ValueError as exc:  # also past int()'s 4,300-digit limit
+            except ValueError as exc:
                 raise FieldError(key, f"must be an integer (got {shown(raw)})") from exc
         return integer(key, raw, minimum=minimum, maximum=maximum)
 
@@ -84,9 +89,11 @@ def _float(maximum: float) -> Callable[[str, Any], float]:
     def parse(key: str, raw: Any) -> float:
         if isinstance(raw, str):
             try:
-                raw = float(raw)
+                text, raw = raw, float(raw)
             except ValueError as exc:
                 raise FieldError(key, f"must be a number (got {shown(raw)})") from exc
+            if raw in (float("inf"), float("-inf")) and "inf" not in text.lower():
+                raise FieldError(key, f"must be a finite number: {shown(text)} is too large")
         return number(key, raw, maximum=maximum)
 
     return parse

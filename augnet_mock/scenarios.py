@@ -44,6 +44,7 @@ CALLBACK_FAULTS = (
     "wrongDigest",  # a Digest that does not match the body
     "neverAcknowledged",  # treat every answer as a failure, so every retry is used
 )
+DROPPABLE_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
 RULE_KEYS = ("id", "name", "match", "effect", "times", "probability")
 EFFECT_KEYS = (
     "apiError",
@@ -276,8 +277,11 @@ def _callback(path: str, value: Any) -> tuple[frozenset[str], frozenset[str]]:
         if key == "drop":
             statuses = flag if isinstance(flag, list) else [flag]
             for i, s in enumerate(statuses):
-                if s not in ("queued", "sent", "delivered", "undelivered", "failed"):
-                    raise FieldError(f"{path}.drop[{i}]", f"unknown status {shown(s)}")
+                if s not in DROPPABLE_STATUSES:
+                    raise FieldError(
+                        f"{path}.drop[{i}]",
+                        f"must be one of {', '.join(DROPPABLE_STATUSES)} (got {shown(s)})",
+                    )
             drops = frozenset(statuses)
             faults.add("drop")
         elif flag is True:

@@ -185,7 +185,9 @@ def shown(value: Any, limit: int = 40) -> str:
     if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
         text = repr(value) if isinstance(value, str) else _number_text(value)
         return text if len(text) <= limit else text[: limit - 1] + "…"
-    return f"a {type_name(value)}" if value is not None else "null"
+    article = {"array": "an", "object": "an", "boolean": "a"}
+    kind = type_name(value)
+    return f"{article[kind]} {kind}" if kind in article else kind
 
 
 def _number_text(value: float) -> str:
