@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -20,14 +21,27 @@ from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .loopback import parse_alias
 from .scenarios import parse_rule
 from .settings import Settings, parse_project
-from .validation import FieldError, integer, number, type_name
+from .validation import MAX_DELAY, FieldError, integer, number, shown, type_name
 
 ENV_PREFIX = "AUGNET_MOCK_"
 CONFIG_SECTIONS = ("server", "projects", "scenarios")
+# A hostname (RFC 1123 labels; `_` too, as resolvers accept it) or, checked apart, an IP
+# address. Anything else (a NUL, a newline, brackets) could only fail later, in bind().
+HOSTNAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
+MAX_HOSTNAME = 253  # RFC 1035 §2.3.4, in its dotted text form
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LONG_DIGITS = re.compile(r"\s*[+-]?[0-9_]{40,}\s*")  # past any bound an option has
 
 
 class ConfigError(ValueError):
-    """Bad configuration. `str()` is one line naming the key."""
+    """Bad configuration. `str()` is one line naming the key.
+
+    Control characters in the message (a TOML key may hold a newline) are escaped, so
+    the CLI's error is always exactly one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_CONTROL.sub(lambda m: repr(m.group())[1:-1], message))
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,36 +59,55 @@ class Option:
         return ENV_PREFIX + self.name.upper()
 
 
-def _text(key: str, raw: Any) -> str:
+def _host(key: str, raw: Any) -> str:
     if not isinstance(raw, str) or not raw:
-        raise FieldError(key, f"must be a non-empty string, got {type_name(raw)}")
+        got = "an empty one" if raw == "" else type_name(raw)
+        raise FieldError(key, f"must be a non-empty string, got {got}")
+    try:
+        ipaddress.ip_address(raw)
+    except ValueError:
+        if len(raw) > MAX_HOSTNAME or not HOSTNAME.fullmatch(raw):
+            raise FieldError(
+                key, f"must be an IP address or a hostname (got {shown(raw)})"
+            ) from None
     return raw
 
 
-def _int(minimum: int, maximum: int | None = None) -> Callable[[str, Any], int]:
+def _int(minimum: int, maximum: int) -> Callable[[str, Any], int]:
     def parse(key: str, raw: Any) -> int:
         if isinstance(raw, str):
+            if _LONG_DIGITS.fullmatch(raw):
+                # int() refuses over 4,300 digits, and would call the value "not an integer".
+                raise FieldError(key, f"must be between {minimum} and {maximum}")
             try:
                 raw = int(raw, 10)
             except ValueError as exc:
-                raise FieldError(key, f"must be an integer (got {raw!r})") from exc
+                raise FieldError(key, f"must be an integer (got {shown(raw)})") from exc
         return integer(key, raw, minimum=minimum, maximum=maximum)
 
     return parse
 
 
-def _float(key: str, raw: Any, *, minimum: float = 0.0) -> float:
-    if isinstance(raw, str):
-        try:
-            raw = float(raw)
-        except ValueError as exc:
-            raise FieldError(key, f"must be a number (got {raw!r})") from exc
-    return number(key, raw, minimum=minimum)
+def _float(maximum: float, *, minimum: float = 0.0) -> Callable[[str, Any], float]:
+    def parse(key: str, raw: Any) -> float:
+        if isinstance(raw, str):
+            try:
+                text, raw = raw, float(raw)
+            except ValueError as exc:
+                raise FieldError(key, f"must be a number (got {shown(raw)})") from exc
+            if raw in (float("inf"), float("-inf")) and "inf" not in text.lower():
+                raise FieldError(key, f"must be a finite number: {shown(text)} is too large")
+        return number(key, raw, minimum=minimum, maximum=maximum)
+
+    return parse
 
 
 def _positive_float(maximum: float) -> Callable[[str, Any], float]:
+    """A duration that must be more than 0 (0 would mean none at all) and at most `maximum`."""
+    parse_any = _float(math.inf, minimum=-math.inf)  # the range below says it all at once
+
     def parse(key: str, raw: Any) -> float:
-        value = _float(key, raw, minimum=-math.inf)  # the range below says it all at once
+        value = parse_any(key, raw)
         if not 0 < value <= maximum:
             raise FieldError(key, f"must be greater than 0 and at most {maximum:g} (got {value:g})")
         return value
@@ -82,14 +115,7 @@ def _positive_float(maximum: float) -> Callable[[str, Any], float]:
     return parse
 
 
-def _positive(key: str, raw: Any) -> float:
-    value = _float(key, raw)
-    if value <= 0:
-        raise FieldError(key, "must be greater than 0")
-    return value
-
-
-def _host(key: str, raw: str) -> str:
+def _allowed_host(key: str, raw: str) -> str:
     """One allowed host name: lower case, IPv6 without brackets, no port."""
     name = raw.strip().lower().rstrip(".")
     if name.startswith("[") and name.endswith("]"):
@@ -114,27 +140,22 @@ def _hosts(key: str, raw: Any) -> tuple[str, ...]:
         items = raw
     else:
         raise FieldError(key, f"must be a string or an array of strings, got {type_name(raw)}")
-    return tuple(_host(key, item) for item in items)
+    return tuple(_allowed_host(key, item) for item in items)
 
 
 def _token(key: str, raw: Any) -> str:
     # Visible ASCII only: the token travels in an Authorization header (RFC 9110 §5.5).
-    token = _text(key, raw)
+    if not isinstance(raw, str) or not raw:
+        raise FieldError(key, f"must be a non-empty string, got {type_name(raw)}")
+    token = raw
     if not all("!" <= c <= "~" for c in token):
         raise FieldError(key, "must be printable ASCII with no spaces")
     return token
 
 
-def _probability(key: str, raw: Any) -> float:
-    value = _float(key, raw)
-    if value > 1:
-        raise FieldError(key, "must be between 0 and 1")
-    return value
-
-
 def _clock(key: str, raw: Any) -> str:
     if raw not in ("real", "manual"):
-        raise FieldError(key, f'must be "real" or "manual" (got {raw!r})')
+        raise FieldError(key, f'must be "real" or "manual" (got {shown(raw)})')
     return str(raw)
 
 
@@ -152,22 +173,43 @@ def _bool(key: str, raw: Any) -> bool:
         "off",
     ):
         return raw.lower() in ("1", "true", "yes", "on")
-    raise FieldError(key, f"must be true or false (got {raw!r})")
+    raise FieldError(key, f"must be true or false (got {shown(raw)})")
 
+
+# Upper bounds, each far past any real use, so that no value can overflow later on.
+MAX_SEED = 2**64 - 1  # a 64-bit seed; random.Random takes any int, repeatable runs need one
+MAX_MESSAGES = 1_000_000  # ~750 MB at the measured ~75 MB per 100,000 stored messages
+MAX_BODY_BYTES = 16 * 1024 * 1024  # no send needs more; bounds what one request may buffer
+MAX_RULES = 100_000  # every send scans every rule: at ~2 us a rule, this is a 0.2 s send
+MAX_CALLBACK_WAIT = 3_600.0  # seconds: a receiver's timeout, or the first retry's delay
+MAX_BODY_TIMEOUT = 3_600.0  # seconds a request body may take: past an hour it is stalled
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", _text, "address to listen on (default 127.0.0.1)"),
+    Option("host", _host, "address to listen on (default 127.0.0.1)"),
     Option("port", _int(0, 65535), "HTTP port (default 8080; 0 picks a free one)"),
     Option("smpp_port", _int(0, 65535), "SMPP port (2775; reserved, no SMPP server yet)"),
     Option("clock", _clock, "real (default) or manual: manual time moves only when advanced"),
-    Option("seed", _int(0), "seed for scenario probabilities and chaos, for repeatable runs"),
-    Option("max_messages", _int(1), "messages kept before the oldest are evicted (10000)"),
+    Option(
+        "seed", _int(0, MAX_SEED), "seed for scenario probabilities and chaos, for repeatable runs"
+    ),
+    Option(
+        "max_messages", _int(1, MAX_MESSAGES), "messages kept before the oldest are evicted (10000)"
+    ),
     Option("max_segments", _int(1, 255), "most parts one message may need (10)"),
-    Option("max_body_bytes", _int(1), "largest request body in bytes (65536)"),
-    Option("send_delay", _float, "seconds from queued to sent (0.2)"),
-    Option("delivery_delay", _float, "seconds from sent to delivered (0.5)"),
+    Option("max_body_bytes", _int(1, MAX_BODY_BYTES), "largest request body in bytes (65536)"),
+    Option(
+        "max_rules",
+        _int(0, MAX_RULES),
+        "most scenario rules held at once, config file's included (1000)",
+    ),
+    Option("send_delay", _float(MAX_DELAY), "seconds from queued to sent (0.2)"),
+    Option("delivery_delay", _float(MAX_DELAY), "seconds from sent to delivered (0.5)"),
     Option("callback_attempts", _int(1, 100), "tries per status callback (5)"),
-    Option("callback_backoff", _float, "seconds before the first retry; doubles after (1.0)"),
+    Option(
+        "callback_backoff",
+        _float(MAX_CALLBACK_WAIT),
+        "seconds before the first retry; doubles after (1.0)",
+    ),
     Option(
         "callback_timeout",
         _positive_float(MAX_TIMEOUT),
@@ -180,7 +222,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "max_pending_callbacks",
-        _int(1),
+        _int(1, MAX_MESSAGES),
         "pending callbacks kept before the oldest are dropped (default: max_messages)",
     ),
     Option(
@@ -188,11 +230,15 @@ OPTIONS: tuple[Option, ...] = (
         parse_alias,
         "send callbacks for localhost, 127.0.0.0/8 and ::1 to this host instead (in a container)",
     ),
-    Option("chaos_api_errors", _probability, "chance of a random 503 on each send (0)"),
-    Option("chaos_undelivered", _probability, "chance of each message ending undelivered (0)"),
+    Option("chaos_api_errors", _float(1.0), "chance of a random 503 on each send (0)"),
+    Option("chaos_undelivered", _float(1.0), "chance of each message ending undelivered (0)"),
     Option("default_project", _bool, "start with the provider's example project (true)"),
     Option("access_log", _bool, "log one line per request (true)"),
-    Option("body_timeout", _positive, "seconds a request body may take to arrive (10)"),
+    Option(
+        "body_timeout",
+        _positive_float(MAX_BODY_TIMEOUT),
+        "seconds a request body may take to arrive (10)",
+    ),
     Option(
         "allowed_hosts",
         _hosts,
@@ -216,6 +262,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         # TOML files are UTF-8 (TOML 1.0 §Spec); tomllib lets the decode error escape.
         raise ConfigError(f"config: {path} is not UTF-8 text: {exc.reason}") from exc
+    except RecursionError as exc:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise ConfigError(f"config: {path} is nested too deeply") from exc
     for key in data:
         if key not in CONFIG_SECTIONS:
             raise ConfigError(
@@ -242,13 +291,23 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             parse_rule(spec, source="config", path=f"scenarios[{i}]")
     except FieldError as exc:
         raise ConfigError(str(exc)) from exc
-    ids = [p.project_id for p in parsed]
-    for i, project_id in enumerate(ids):
-        if project_id in ids[:i]:
-            raise ConfigError(f"projects[{i}].projectId: duplicate {project_id!r}")
+    _unique("projects", "projectId", [p.project_id for p in parsed])
+    # Only ids given in the file: generated ones are unique, and fresh at each reset.
+    _unique("scenarios", "id", [spec.get("id") for spec in scenarios])
     fields["projects"] = parsed
     fields["scenarios"] = tuple(scenarios)
     return fields
+
+
+def _unique(section: str, key: str, ids: list[str | None]) -> None:
+    first: dict[str, int] = {}
+    for i, value in enumerate(ids):
+        if value is None:
+            continue
+        if value in first:
+            earlier = f"{section}[{first[value]}].{key}"
+            raise ConfigError(f"{section}[{i}].{key}: duplicate {value!r}, as {earlier}")
+        first[value] = i
 
 
 def _parse(option: Option, key: str, raw: Any) -> Any:
@@ -274,4 +333,12 @@ def load_settings(
             fields[option.name] = _parse(option, option.env, env[option.env])
         if option.name in cli:
             fields[option.name] = _parse(option, option.flag, cli[option.name])
-    return replace(Settings(), **fields)
+    settings = replace(Settings(), **fields)
+    if len(settings.scenarios) > settings.max_rules:
+        max_rules = OPTION_BY_NAME["max_rules"]
+        raise ConfigError(
+            f"scenarios: {len(settings.scenarios)} rules, over the limit of "
+            f"{settings.max_rules}; raise max_rules ({max_rules.flag}, {max_rules.env} "
+            "or [server] max_rules)"
+        )
+    return settings

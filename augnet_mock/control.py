@@ -259,7 +259,8 @@ async def advance_clock(request: Request) -> Response:
     payload = await read_json(request, rt.settings.max_body_bytes)
     if not isinstance(payload, dict) or "seconds" not in payload:
         raise ApiError(400, 'seconds: is required, as in {"seconds": 5}')
-    seconds = number("seconds", payload["seconds"])
+    # At most the whole span a timestamp can show, which any clock reading plus it passes.
+    seconds = number("seconds", payload["seconds"], maximum=LATEST_EPOCH)
     # The clock stops at the last instant a timestamp can show: past it every answer would
     # fail. So a huge advance ("run everything") runs all that is due and stops there.
     seconds = min(seconds, max(0.0, LATEST_EPOCH - rt.clock.now()))

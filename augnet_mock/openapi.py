@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from ._version import __version__
+from .control import LATEST_EPOCH
 from .models import (
     DEFAULT_API_KEY,
     DEFAULT_FALLBACK_SENDER,
@@ -26,9 +27,23 @@ from .models import (
     DEFAULT_SIGNING_KEY,
     STATUSES,
 )
-from .scenarios import CALLBACK_FAULTS, FINAL_FAULT_STATUSES, MATCH_FIELDS, MATCH_KINDS
+from .scenarios import (
+    CALLBACK_FAULTS,
+    FINAL_FAULT_STATUSES,
+    MATCH_FIELDS,
+    MAX_LATENCY,
+    MAX_PATTERN_LENGTH,
+    MAX_RETRY_AFTER,
+    MAX_TIMES,
+)
 from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
-from .validation import MAX_ALPHANUMERIC_SENDER, MAX_URL_LENGTH
+from .validation import (
+    MAX_ALPHANUMERIC_SENDER,
+    MAX_DELAY,
+    MAX_URL_LENGTH,
+    SAFE_ID,
+    SAFE_ID_RULE,
+)
 
 Schema = dict[str, Any]
 
@@ -83,6 +98,13 @@ STRING: Schema = {"type": "string"}
 NON_EMPTY: Schema = {"type": "string", "minLength": 1}
 INTEGER: Schema = {"type": "integer"}
 SECONDS: Schema = {"type": "number", "minimum": 0, "description": "seconds"}
+DELAY: Schema = {**SECONDS, "maximum": MAX_DELAY}
+LATENCY: Schema = {**SECONDS, "maximum": MAX_LATENCY}
+SAFE_ID_SCHEMA: Schema = {
+    "type": "string",
+    "pattern": f"^{SAFE_ID.pattern}$",
+    "description": SAFE_ID_RULE,
+}
 TIMESTAMP: Schema = {
     "type": "string",
     "format": "date-time",
@@ -121,10 +143,22 @@ STATUS: Schema = {"type": "string", "enum": list(STATUSES)}
 
 
 def _matcher_object() -> Schema:
+    pattern = {
+        "type": "string",
+        "maxLength": MAX_PATTERN_LENGTH,
+    }
     return {
         "type": "object",
         "description": "exactly one match kind",
-        "properties": {kind: STRING for kind in MATCH_KINDS},
+        "properties": {
+            "exact": STRING,
+            "glob": {**pattern, "description": "fnmatch: * ? [...]"},
+            "regex": {
+                **pattern,
+                "description": "RE2 syntax (no backreferences or lookaround), searched "
+                "anywhere in the value; a pattern too complex for the size budget gets 400",
+            },
+        },
         "minProperties": 1,
         "maxProperties": 1,
         "additionalProperties": False,
@@ -155,7 +189,7 @@ def _effect() -> Schema:
                     },
                     "message": {"type": "string", "default": "simulated error"},
                     "retryAfter": {
-                        **nullable({"type": "integer", "minimum": 0}),
+                        **nullable({"type": "integer", "minimum": 0, "maximum": MAX_RETRY_AFTER}),
                         "description": "seconds, sent as Retry-After; defaults to 1 for a 429",
                     },
                 },
@@ -165,16 +199,16 @@ def _effect() -> Schema:
             "latency": {
                 "description": "wall-clock seconds added to the API answer (fixed or a range)",
                 "anyOf": [
-                    SECONDS,
-                    obj({"min": SECONDS, "max": SECONDS}, required=()),
+                    LATENCY,
+                    obj({"min": LATENCY, "max": LATENCY}, required=()),
                 ],
             },
             "dropConnection": {
                 "type": "boolean",
                 "description": "close the socket with no answer",
             },
-            "sendDelay": {**SECONDS, "description": "seconds from queued to sent"},
-            "deliveryDelay": {**SECONDS, "description": "seconds from sent to the final status"},
+            "sendDelay": {**DELAY, "description": "seconds from queued to sent"},
+            "deliveryDelay": {**DELAY, "description": "seconds from sent to the final status"},
             "finalStatus": nullable({"type": "string", "enum": list(FINAL_FAULT_STATUSES)}),
             "errorCode": {
                 **nullable(STRING),
@@ -226,8 +260,8 @@ def schemas() -> dict[str, Schema]:
     }
     project_fields: dict[str, Schema] = {
         "projectId": {
-            **nullable({"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}),
-            "description": "generated (a UUID) when left out",
+            **nullable(SAFE_ID_SCHEMA),
+            "description": f"{SAFE_ID_RULE}; generated (a UUID) when left out",
         },
         "apiKey": nullable(NON_EMPTY),
         "signingKey": {
@@ -243,8 +277,8 @@ def schemas() -> dict[str, Schema]:
         "webhookUrl": nullable(HTTP_URL),
         "inboundWebhookUrl": nullable(HTTP_URL),
         "smpp": obj(smpp_credentials, required=()),
-        "sendDelay": nullable(SECONDS),
-        "deliveryDelay": nullable(SECONDS),
+        "sendDelay": nullable(DELAY),
+        "deliveryDelay": nullable(DELAY),
     }
     return {
         "Error": {
@@ -416,12 +450,12 @@ def schemas() -> dict[str, Schema]:
         "ScenarioEffect": _effect(),
         "ScenarioCreate": obj(
             {
-                "id": nullable(NON_EMPTY),
+                "id": {**nullable(SAFE_ID_SCHEMA), "description": "generated when left out"},
                 "name": nullable(STRING),
                 "match": ref("ScenarioMatch"),
                 "effect": ref("ScenarioEffect"),
                 "times": {
-                    **nullable({"type": "integer", "minimum": 1}),
+                    **nullable({"type": "integer", "minimum": 1, "maximum": MAX_TIMES}),
                     "description": "apply to the next N matches only",
                 },
                 "probability": {
@@ -467,7 +501,9 @@ def schemas() -> dict[str, Schema]:
             }
         ),
         "ClockAdvance": obj(
-            {"seconds": SECONDS}, closed=False, description="Other fields are ignored."
+            {"seconds": {**SECONDS, "maximum": LATEST_EPOCH}},
+            closed=False,
+            description="Other fields are ignored.",
         ),
         "ClockAdvanced": obj(
             {

@@ -43,7 +43,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.errors: list[str] = []  # failures inside the server, for the pytest plugin
-        self.store = Store(max_messages=settings.max_messages)
+        self.store = Store(max_messages=settings.max_messages, max_rules=settings.max_rules)
         self.body_deadlines = BodyDeadlines(settings.body_timeout)
         self.events = EventBus()
         self.clock: Clock = make_clock(settings.clock, on_error=self.record_error)

@@ -3,19 +3,33 @@
 Pure: parsing a rule from JSON/TOML, matching it against a send, and the built-in
 magic-number table. Drawing `probability` uses an RNG the caller owns (seeded),
 so the same seed and the same sends give the same outcomes.
+
+Rules are matched on the event loop, under the store's lock, for every send, so
+what a rule may cost is bounded when it is parsed: regexes run on RE2 (linear in
+the text, no backtracking) within a size budget, and every number has limits.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import random
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from .validation import FieldError, integer, number, require_string, type_name
+import re2
+
+from .validation import (
+    MAX_DELAY,
+    FieldError,
+    integer,
+    number,
+    require_string,
+    safe_id,
+    shown,
+    type_name,
+)
 
 MatchField = Literal["project", "to", "from", "body"]
 MATCH_FIELDS: tuple[MatchField, ...] = ("project", "to", "from", "body")
@@ -30,6 +44,7 @@ CALLBACK_FAULTS = (
     "wrongDigest",  # a Digest that does not match the body
     "neverAcknowledged",  # treat every answer as a failure, so every retry is used
 )
+DROPPABLE_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
 RULE_KEYS = ("id", "name", "match", "effect", "times", "probability")
 EFFECT_KEYS = (
     "apiError",
@@ -43,12 +58,34 @@ EFFECT_KEYS = (
 )
 STALE_DATE_SECONDS = 3600.0
 
+# -- bounds -------------------------------------------------------------------------
+# A rule's cost is paid by every send, so each is bounded when the rule is added.
+MAX_PATTERN_LENGTH = 1_000  # characters of a glob or regex; real ones are a few dozen
+# RE2 program instructions (`programsize`). Matching costs at worst about text length
+# times program size. On the longest default body (10 GSM-7 parts, 1,530 characters) the
+# worst pattern found within this cap, (?:a|b)*a[ab]{310}c, costs 25-50 ms a send; an
+# ordinary pattern costs about 2 us, mostly the binding's Python code.
+MAX_REGEX_PROGRAM = 1_000
+# Bytes RE2 may use per rule, program and DFA cache together (RE2's default is 8 MiB):
+# enough for MAX_REGEX_PROGRAM, and it keeps max_rules regexes within a few hundred MB
+# however the texts make their DFAs grow (past it RE2 falls back to its NFA, still linear).
+REGEX_MAX_MEM = 256 * 1024
+MAX_LATENCY = 60.0  # seconds an answer is held: past any client timeout worth testing
+MAX_TIMES = 1_000_000  # more matches than a test run makes
+MAX_RETRY_AFTER = 86_400  # seconds (a day), the longest wait worth telling a client
+
+
+class Searcher(Protocol):
+    """A compiled regex, as far as matching needs it (RE2's `_Regexp`)."""
+
+    def search(self, text: str) -> object | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Matcher:
     kind: str
     pattern: str
-    regex: re.Pattern[str] | None = None
+    regex: Searcher | None = None
 
     def matches(self, value: str | None) -> bool:
         if value is None:
@@ -144,7 +181,7 @@ def _reject_unknown(path: str, value: Mapping[str, Any], known: Iterable[str]) -
 
 def _matcher(path: str, value: Any) -> Matcher:
     if isinstance(value, str):
-        return Matcher("exact", value)
+        return Matcher("exact", require_string(path, value))
     spec = _object(path, value)
     if len(spec) != 1:
         raise FieldError(path, 'must be a string or one of {"exact"|"glob"|"regex": "..."}')
@@ -154,12 +191,55 @@ def _matcher(path: str, value: Any) -> Matcher:
             f"{path}.{kind}", f"unknown match kind; expected one of {', '.join(MATCH_KINDS)}"
         )
     pattern = require_string(f"{path}.{kind}", pattern)
-    if kind != "regex":
+    if kind == "exact":
         return Matcher(kind, pattern)
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise FieldError(
+            f"{path}.{kind}",
+            f"must be at most {MAX_PATTERN_LENGTH} characters (got {len(pattern)})",
+        )
+    if kind == "glob":
+        return Matcher(kind, pattern)
+    return Matcher(kind, pattern, compile_regex(f"{path}.regex", pattern))
+
+
+def _regex_options() -> Any:
+    options = re2.Options()
+    options.max_mem = REGEX_MAX_MEM
+    options.never_capture = True  # a rule only asks whether it matches: no groups to track
+    options.log_errors = False  # the error goes back to the client, not to stderr
+    return options
+
+
+_REGEX_OPTIONS = _regex_options()
+
+
+def compile_regex(field: str, pattern: str) -> Searcher:
+    """`pattern` compiled by RE2, or a FieldError saying why it cannot be a rule's regex."""
     try:
-        return Matcher(kind, pattern, re.compile(pattern))
-    except re.error as exc:
-        raise FieldError(f"{path}.regex", f"bad regular expression: {exc}") from exc
+        compiled: Searcher = re2.compile(pattern, _REGEX_OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else "cannot compile"
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        if "pattern too large" in reason:
+            raise FieldError(field, _too_complex(f"over {REGEX_MAX_MEM // 1024} KiB")) from exc
+        raise FieldError(
+            field,
+            f"bad regular expression: {reason} (rules use RE2 syntax, which has no "
+            "backreferences or lookaround)",
+        ) from exc
+    size: int = compiled.programsize  # type: ignore[attr-defined]  # RE2's, not in Searcher
+    if size > MAX_REGEX_PROGRAM:
+        raise FieldError(field, _too_complex(f"{size} instructions"))
+    return compiled
+
+
+def _too_complex(size: str) -> str:
+    return (
+        f"too complex: its RE2 program is {size}, the limit is {MAX_REGEX_PROGRAM} "
+        "instructions (use smaller repetition counts, or fewer of them)"
+    )
 
 
 def _api_error(path: str, value: Any) -> ApiErrorEffect:
@@ -169,20 +249,24 @@ def _api_error(path: str, value: Any) -> ApiErrorEffect:
     message = require_string(f"{path}.message", spec.get("message", "simulated error"))
     retry_after = spec.get("retryAfter", 1 if status == 429 else None)
     if retry_after is not None:
-        retry_after = integer(f"{path}.retryAfter", retry_after, minimum=0)
+        retry_after = integer(f"{path}.retryAfter", retry_after, minimum=0, maximum=MAX_RETRY_AFTER)
     return ApiErrorEffect(status, message, retry_after)
 
 
 def _latency(path: str, value: Any) -> tuple[float, float]:
     if isinstance(value, dict):
         _reject_unknown(path, value, ("min", "max"))
-        low = number(f"{path}.min", value.get("min", 0))
-        high = number(f"{path}.max", value.get("max", low))
+        low = number(f"{path}.min", value.get("min", 0), maximum=MAX_LATENCY)
+        high = number(f"{path}.max", value.get("max", low), maximum=MAX_LATENCY)
         if high < low:
             raise FieldError(f"{path}.max", "must be at least min")
         return (low, high)
-    seconds = number(path, value)
+    seconds = number(path, value, maximum=MAX_LATENCY)
     return (seconds, seconds)
+
+
+def _delay(path: str, value: Any) -> float:
+    return number(path, value, maximum=MAX_DELAY)
 
 
 def _callback(path: str, value: Any) -> tuple[frozenset[str], frozenset[str]]:
@@ -194,8 +278,11 @@ def _callback(path: str, value: Any) -> tuple[frozenset[str], frozenset[str]]:
         if key == "drop":
             statuses = flag if isinstance(flag, list) else [flag]
             for i, s in enumerate(statuses):
-                if s not in ("queued", "sent", "delivered", "undelivered", "failed"):
-                    raise FieldError(f"{path}.drop[{i}]", f"unknown status {s!r}")
+                if s not in DROPPABLE_STATUSES:
+                    raise FieldError(
+                        f"{path}.drop[{i}]",
+                        f"must be one of {', '.join(DROPPABLE_STATUSES)} (got {shown(s)})",
+                    )
             drops = frozenset(statuses)
             faults.add("drop")
         elif flag is True:
@@ -228,9 +315,9 @@ def parse_effect(value: Any, path: str = "effect") -> Effect:
         api_error=_api_error(f"{path}.apiError", spec["apiError"]) if "apiError" in spec else None,
         latency=_latency(f"{path}.latency", spec["latency"]) if "latency" in spec else None,
         drop_connection=drop,
-        send_delay=number(f"{path}.sendDelay", spec["sendDelay"]) if "sendDelay" in spec else None,
+        send_delay=_delay(f"{path}.sendDelay", spec["sendDelay"]) if "sendDelay" in spec else None,
         delivery_delay=(
-            number(f"{path}.deliveryDelay", spec["deliveryDelay"])
+            _delay(f"{path}.deliveryDelay", spec["deliveryDelay"])
             if "deliveryDelay" in spec
             else None
         ),
@@ -254,16 +341,12 @@ def parse_rule(value: Any, *, source: str = "api", path: str = "") -> Rule:
     effect = parse_effect(spec["effect"], p("effect"))
     times = spec.get("times")
     if times is not None:
-        times = integer(p("times"), times, minimum=1)
+        times = integer(p("times"), times, minimum=1, maximum=MAX_TIMES)
     probability = spec.get("probability")
     if probability is not None:
-        probability = number(p("probability"), probability)
-        if probability > 1:
-            raise FieldError(p("probability"), "must be between 0 and 1")
+        probability = number(p("probability"), probability, maximum=1.0)
     rule_id = spec.get("id")
-    rule_id = require_string(p("id"), rule_id) if rule_id is not None else uuid.uuid4().hex[:12]
-    if not rule_id:
-        raise FieldError(p("id"), "must not be empty")
+    rule_id = safe_id(p("id"), rule_id) if rule_id is not None else uuid.uuid4().hex[:12]
     name = spec.get("name")
     if name is not None:
         name = require_string(p("name"), name)
@@ -365,11 +448,18 @@ MAGIC_NUMBERS: tuple[MagicNumber, ...] = (
 )
 
 
+def _internal_rule(rule_id: str, spec: dict[str, Any], source: str) -> Rule:
+    """A rule the mock defines itself. Its id is outside the alphabet users may pick
+    (`builtin:+44...`, `chaos:...`), so it can never clash with theirs."""
+    rule = parse_rule(spec, source=source)
+    rule.id = rule_id
+    return rule
+
+
 def builtin_rules() -> list[Rule]:
     return [
-        parse_rule(
-            {"id": f"builtin:{m.number}", "match": {"to": m.number}, "effect": m.effect},
-            source="builtin",
+        _internal_rule(
+            f"builtin:{m.number}", {"match": {"to": m.number}, "effect": m.effect}, "builtin"
         )
         for m in MAGIC_NUMBERS
     ]
@@ -380,24 +470,24 @@ def chaos_rules(api_error_rate: float, undelivered_rate: float) -> list[Rule]:
     rules = []
     if api_error_rate > 0:
         rules.append(
-            parse_rule(
+            _internal_rule(
+                "chaos:api-error",
                 {
-                    "id": "chaos:api-error",
                     "probability": api_error_rate,
                     "effect": {"apiError": {"status": 503, "message": "chaos: simulated outage"}},
                 },
-                source="chaos",
+                "chaos",
             )
         )
     if undelivered_rate > 0:
         rules.append(
-            parse_rule(
+            _internal_rule(
+                "chaos:undelivered",
                 {
-                    "id": "chaos:undelivered",
                     "probability": undelivered_rate,
                     "effect": {"finalStatus": "undelivered", "errorCode": "30003"},
                 },
-                source="chaos",
+                "chaos",
             )
         )
     return rules

@@ -22,6 +22,7 @@ from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_REJECTED = 1_000
+DEFAULT_MAX_RULES = 1_000
 
 # A stored message is one flat tuple: the Message fields before `timeline`, then
 # each step's (status, epoch, error code) as three more fields. Nothing nested, so
@@ -67,6 +68,17 @@ class Conflict(ValueError):
     """The record already exists."""
 
 
+class RuleLimitReached(Conflict):
+    """The store holds `max_rules` rules already."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"scenarios: the limit of {limit} rules is reached; delete some, or raise "
+            "max_rules (--max-rules, AUGNET_MOCK_MAX_RULES, or [server] max_rules)"
+        )
+        self.limit = limit
+
+
 @dataclass(frozen=True, slots=True)
 class MessageFilter:
     project_id: str | None = None
@@ -93,9 +105,11 @@ class Store:
         *,
         max_messages: int = DEFAULT_MAX_MESSAGES,
         max_rejected: int = DEFAULT_MAX_REJECTED,
+        max_rules: int = DEFAULT_MAX_RULES,
     ) -> None:
         self.max_messages = max_messages
         self.max_rejected = max_rejected
+        self.max_rules = max_rules
         self._lock = threading.RLock()
         self._projects: dict[str, Project] = {}
         # Flat rows (`_row`), not Message objects: the collector untracks an exact
@@ -289,6 +303,8 @@ class Store:
         with self._lock:
             if any(r.id == rule.id for r in self._rules):
                 raise Conflict(f"scenario {rule.id!r} already exists")
+            if len(self._rules) >= self.max_rules:
+                raise RuleLimitReached(self.max_rules)
             self._rules.append(rule)
             return rule.to_json()
 

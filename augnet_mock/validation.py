@@ -28,6 +28,15 @@ NUMERIC_SENDER = re.compile(r"\+?[0-9]{3,15}")  # short codes (3+ digits) and nu
 ALPHANUMERIC_SENDER = re.compile(r"[A-Za-z0-9 .&_-]+")
 MAX_ALPHANUMERIC_SENDER = 11  # GSM 03.40 TP-OA alphanumeric: 11 characters in 7-bit
 MAX_URL_LENGTH = 2048
+# The longest delay a project or a scenario may ask for, in seconds: a day is longer than
+# any test waits on a real clock, and one advance of a manual clock covers it. Past it a
+# value is a mistake, and huge ones would overflow the clock's float arithmetic.
+MAX_DELAY = 86_400.0
+# Ids that appear in URL paths (projects, scenarios): a letter or digit, then letters,
+# digits and `._-`. Starting with a letter or digit rules out `.` and `..`, which HTTP
+# clients normalise away (RFC 3986 §5.2.4), and the alphabet needs no percent-encoding.
+SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+SAFE_ID_RULE = "1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
 
 
 def type_name(value: object) -> str:
@@ -55,6 +64,14 @@ def require_string(field: str, value: Any) -> str:
     except UnicodeEncodeError as exc:
         raise FieldError(field, "must be valid Unicode text: it has an unpaired surrogate") from exc
     return value
+
+
+def safe_id(field: str, value: Any) -> str:
+    """An id that can be used in a URL path as it is (`SAFE_ID`)."""
+    text = require_string(field, value)
+    if not SAFE_ID.fullmatch(text):
+        raise FieldError(field, f"must be {SAFE_ID_RULE} (got {shown(text)})")
+    return text
 
 
 def phone_number(field: str, value: Any) -> str:
@@ -122,14 +139,31 @@ def optional_url(field: str, value: Any) -> str | None:
     return None if value is None else http_url(field, value)
 
 
-def number(field: str, value: Any, *, minimum: float = 0.0) -> float:
+def number(field: str, value: Any, *, minimum: float = 0.0, maximum: float | None = None) -> float:
+    """A finite JSON number in [minimum, maximum], as a float.
+
+    Bounds are checked before the conversion: an integer literal with hundreds of
+    digits is a valid JSON number, but `float()` of it raises OverflowError.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FieldError(field, f"must be a number, got {type_name(value)}")
     if value != value or value in (float("inf"), float("-inf")):
         raise FieldError(field, "must be a finite number")
-    if value < minimum:
-        raise FieldError(field, f"must be at least {minimum:g}")
-    return float(value)
+    if value < minimum or (maximum is not None and value > maximum):
+        bound = (
+            f"between {_bound(minimum)} and {_bound(maximum)}"
+            if maximum is not None
+            else f"at least {_bound(minimum)}"
+        )
+        raise FieldError(field, f"must be {bound}")
+    try:
+        return float(value)
+    except OverflowError as exc:  # only reachable with no maximum
+        raise FieldError(field, "must be a finite number: it is too large") from exc
+
+
+def _bound(limit: float) -> str:
+    return str(int(limit)) if float(limit).is_integer() else f"{limit:g}"
 
 
 def integer(field: str, value: Any, *, minimum: int = 0, maximum: int | None = None) -> int:
@@ -139,6 +173,28 @@ def integer(field: str, value: Any, *, minimum: int = 0, maximum: int | None = N
         bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
         raise FieldError(field, f"must be {bound}")
     return value
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A short, one-line rendering of client input for an error message.
+
+    Strings and numbers are quoted by `repr` and cut to `limit` characters; anything
+    else is named by its JSON type, since the repr of a deeply nested array can
+    exhaust the recursion limit and a large one would flood the message.
+    """
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
+        text = repr(value) if isinstance(value, str) else _number_text(value)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    article = {"array": "an", "object": "an", "boolean": "a"}
+    kind = type_name(value)
+    return f"{article[kind]} {kind}" if kind in article else kind
+
+
+def _number_text(value: float) -> str:
+    if isinstance(value, int) and value.bit_length() > 64:
+        # int -> str of a huge integer is quadratic and refused past 4,300 digits.
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def string_list(field: str, value: Any) -> list[str]:

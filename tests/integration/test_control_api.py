@@ -212,7 +212,7 @@ def test_duplicate_project_is_409(client: httpx2.Client) -> None:
         ({"senders": ["TWELVECHARSX"]}, "senders[0]", "at most 11"),
         ({"senders": ["OK", 7]}, "senders[1]", "must be a string"),
         ({"fallbackSender": "TWELVECHARSX"}, "fallbackSender", "at most 11"),
-        ({"sendDelay": -1}, "sendDelay", "at least 0"),
+        ({"sendDelay": -1}, "sendDelay", "between 0 and 86400"),
         ({"deliveryDelay": "1"}, "deliveryDelay", "must be a number"),
         ({"\ud83d": 1}, "\\ud83d", "unknown key"),
     ],

@@ -22,6 +22,7 @@ from receiver import Receiver
 from starlette.routing import Mount, Route
 
 from augnet_mock.app import create_app
+from augnet_mock.control import LATEST_EPOCH
 from augnet_mock.models import DEFAULT_PROJECT_ID
 from augnet_mock.openapi import MOCK_EXTENSION, document
 from augnet_mock.server import LiveServer
@@ -684,7 +685,8 @@ def advance_past_year_9999(w: World) -> httpx2.Response:
         LiveServer(Settings(clock="manual")) as throwaway,
         httpx2.Client(base_url=throwaway.url, trust_env=False) as http,
     ):
-        response = http.post("/_mock/clock/advance", json={"seconds": 1e300})
+        # The largest advance there is: from any reading, it passes the year 9999.
+        response = http.post("/_mock/clock/advance", json={"seconds": LATEST_EPOCH})
         assert response.json()["now"] == "9999-12-31T23:59:59.000Z"  # it stops there
         assert http.get("/_mock/health").status_code == 200  # and still answers
         return response

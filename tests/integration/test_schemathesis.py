@@ -51,7 +51,8 @@ CHECKS = [
 # Operations where a schema-valid request may still be refused, for rules JSON Schema
 # cannot state. Every other check still applies to them.
 VALID_MAY_BE_REFUSED = {
-    "POST /_mock/scenarios": "latency.min <= latency.max; a regex must compile; integers",
+    "POST /_mock/scenarios": "latency.min <= latency.max; a regex must compile, in RE2 and "
+    "within its size budget; integers",
     # JSON Schema counts 34.0 as an integer; the server wants an integer literal.
     "POST /_mock/demo": "count must be written as an integer",
 }

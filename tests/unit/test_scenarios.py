@@ -28,7 +28,7 @@ from augnet_mock.scenarios import (
     parse_effect,
     parse_rule,
 )
-from augnet_mock.store import Store
+from augnet_mock.store import Conflict, RuleLimitReached, Store
 from augnet_mock.validation import E164, FieldError
 
 SEND = SendContext("proj-1", "+447515650839", "ABCTAXI", "Your code is 123456")
@@ -74,7 +74,7 @@ def test_each_field_matches_exact_glob_or_regex(
 
 
 def test_regex_searches_rather_than_fullmatches() -> None:
-    """A regex matches anywhere in the value unless anchored (re.search semantics)."""
+    """A regex matches anywhere in the value unless anchored (search semantics)."""
     assert rule({"body": {"regex": "code"}}).matches(send(body="your code is 1"))
     assert not rule({"body": {"regex": "^code"}}).matches(send(body="your code is 1"))
 
@@ -495,3 +495,64 @@ def test_bad_rule_in_config_is_a_one_line_error_naming_the_key(
         message = str(caught.value)
         assert message.startswith(f"{key}: "), message
         assert "\n" not in message
+
+
+# -- bounded cost: RE2, the pattern budget, the rule cap ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("(a)\\1", "bad regular expression: invalid escape sequence"),
+        ("(?<=a)b", "bad regular expression"),
+        ("x{1001}", "invalid repetition size"),
+        ("(x{30}){40}", "bad regular expression"),  # RE2 caps nested counts at 1,000 too
+        (".{200}", "too complex"),  # any character is several UTF-8 byte ranges
+        ("\\pL{200}", "too complex"),
+        ("x" * 1001, "at most 1000 characters"),
+    ],
+)
+def test_regex_outside_the_budget_is_refused(pattern: str, why: str) -> None:
+    """A regex RE2 refuses, or over the size budget, is a FieldError naming the field."""
+    with pytest.raises(FieldError) as info:
+        parse_rule({"match": {"body": {"regex": pattern}}, "effect": UNDELIVERED})
+    assert info.value.field == "match.body.regex"
+    assert why in info.value.why
+
+
+def test_glob_has_the_length_budget_and_exact_does_not() -> None:
+    """Globs are capped at 1,000 characters; an exact body of any length is fine."""
+    with pytest.raises(FieldError, match=r"^match\.body\.glob: must be at most 1000"):
+        parse_rule({"match": {"body": {"glob": "*" * 1001}}, "effect": UNDELIVERED})
+    long_body = "x" * 5000
+    assert rule({"body": long_body}).matches(send(body=long_body))
+
+
+def test_backtracking_pattern_matches_like_re() -> None:
+    """(a+)+$ keeps its meaning on RE2: it matches a run of a's at the end, and only that."""
+    r = rule({"body": {"regex": "(a+)+$"}})
+    assert r.matches(send(body="xaaa"))
+    assert not r.matches(send(body="a" * 5000 + "!"))  # linear: no 2**5000 steps
+
+
+def test_user_rule_ids_use_the_safe_alphabet_and_builtins_keep_theirs() -> None:
+    """User ids are letters, digits and ._- from a letter or digit; builtin ids stay internal."""
+    assert parse_rule({"id": "a.b_c-1", "effect": UNDELIVERED}).id == "a.b_c-1"
+    for bad in ["", ".", "..", "a/b", "builtin:+447700900001", "x" * 65]:
+        with pytest.raises(FieldError, match=r"^id: must be 1 to 64 letters"):
+            parse_rule({"id": bad, "effect": UNDELIVERED})
+    assert {r.id for r in builtin_rules()} == {f"builtin:{m.number}" for m in MAGIC_NUMBERS}
+    assert [r.id for r in chaos_rules(0.5, 0.5)] == ["chaos:api-error", "chaos:undelivered"]
+
+
+def test_store_refuses_rules_past_max_rules() -> None:
+    """The store holds at most max_rules rules; a duplicate id is still a Conflict first."""
+    store = Store(max_rules=2)
+    store.add_rule(parse_rule({"id": "a", "effect": UNDELIVERED}))
+    store.add_rule(parse_rule({"id": "b", "effect": UNDELIVERED}))
+    with pytest.raises(Conflict, match="already exists"):
+        store.add_rule(parse_rule({"id": "a", "effect": UNDELIVERED}))
+    with pytest.raises(RuleLimitReached, match="limit of 2 rules"):
+        store.add_rule(parse_rule({"id": "c", "effect": UNDELIVERED}))
+    store.delete_rule("a")
+    store.add_rule(parse_rule({"id": "c", "effect": UNDELIVERED}))

@@ -14,7 +14,9 @@ from augnet_mock.validation import (
     optional_url,
     phone_number,
     require_string,
+    safe_id,
     sender,
+    shown,
     string_list,
     type_name,
 )
@@ -180,6 +182,57 @@ def test_number() -> None:
         with pytest.raises(FieldError, match=r"^n: ") as info:
             number("n", bad)
         assert why in str(info.value)
+
+
+def test_number_bounds_hold_for_integers_too_big_for_a_float() -> None:
+    """A maximum is checked before float(), so 10**400 is a FieldError, not OverflowError."""
+    assert number("n", 86_400, maximum=86_400) == 86_400.0
+    for bad in [10**400, 86_401, 1e300]:
+        with pytest.raises(FieldError, match=r"^n: must be between 0 and 86400$"):
+            number("n", bad, maximum=86_400)
+    with pytest.raises(FieldError, match=r"^n: must be between 0 and 86400$"):
+        number("n", -(10**400), maximum=86_400)
+    with pytest.raises(FieldError, match=r"^n: must be a finite number: it is too large$"):
+        number("n", 10**400)  # no maximum given: still no OverflowError
+
+
+@pytest.mark.parametrize("value", ["a", "A1", "9", "a.b", "a_b-c", "x" * 64, "326488d2-f853"])
+def test_safe_id_accepts_the_alphabet(value: str) -> None:
+    """Letters, digits and ._- starting with a letter or digit, 1 to 64 characters."""
+    assert safe_id("id", value) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["", ".", "..", ".a", "-a", "_a", "a/b", "a b", "a:b", "é", "a\n", "x" * 65]
+)
+def test_safe_id_refuses_what_a_path_cannot_carry(value: str) -> None:
+    """Anything else, `.` and `..` included, is a FieldError naming the field."""
+    with pytest.raises(FieldError, match=r"^id: must be 1 to 64 letters"):
+        safe_id("id", value)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("abc", "'abc'"),
+        ("a\nb", "'a\\nb'"),
+        (5, "5"),
+        (1.5, "1.5"),
+        (10**400, "an integer of 1329 bits"),
+        ([[[]]], "an array"),
+        ({"a": 1}, "an object"),
+        (True, "a boolean"),
+        (None, "null"),
+    ],
+)
+def test_shown_is_short_and_one_line(value: Any, text: str) -> None:
+    """Client input in a message is quoted short, and a nested value only by its type."""
+    assert shown(value) == text
+
+
+def test_shown_cuts_long_strings() -> None:
+    """A long string is cut to 40 characters, the last one an ellipsis."""
+    assert shown("x" * 100) == "'" + "x" * 38 + "…"
 
 
 def test_integer() -> None:
