@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SOURCES := $(shell find augnet_mock pytest_plugin -type f -not -path '*/__pycache__/*') pyproject.toml
 CALCULATOR := tests/calculator/node_modules/.package-lock.json
 
-.PHONY: run test lint typecheck system-deps bench clean
+.PHONY: run test lint typecheck system-deps bench reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test: system-deps $(VENV)/.installed $(CALCULATOR) lint typecheck
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/send_throughput.py
+
+# By hand, not in CI (about 10 minutes): regenerates docs/reliability.md and .png.
+reliability: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet '.[bench]'
+	$(BIN)/python bench/reliability.py --report-dir docs
 
 clean:
 	rm -rf $(VENV) tests/calculator/node_modules .artifacts
