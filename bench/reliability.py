@@ -32,12 +32,14 @@ extra) into --report-dir (default docs/).
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import base64
 import concurrent.futures
 import contextlib
 import itertools
 import json
+import math
 import multiprocessing
 import os
 import platform
@@ -54,6 +56,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +103,7 @@ MAX_MESSAGES = 1_000_000  # far above the run: eviction never removes a record
 START_TIMEOUT_S = 20.0
 LOAD_TIMEOUT_S = 300.0  # the whole send phase; a request alone gets REQUEST_TIMEOUT_S
 REQUEST_TIMEOUT_S = 30.0
-HEALTHY_WAIT_S = 120.0  # after the last send, for every healthy callback to arrive
+HEALTHY_WAIT_S = 60.0  # after the last send, for every healthy callback to arrive
 SETTLE_WAIT_S = 30.0  # then for the broken receivers' callbacks to be journalled
 DRAIN_IDLE_S = 1.0  # a never-reading client is drained until it is quiet this long
 DRAIN_WAIT_S = 20.0  # and for at most this long altogether
@@ -304,9 +307,7 @@ def auth_for(project: int, api_key: str) -> str:
 def run_load(url: str, auths: list[str], total: int, connections: int, cpu: int) -> Sent:
     """POST `total` messages over `connections` connections; request i goes to project
     i mod len(auths). Runs in a child process, pinned to `cpu`."""
-    with contextlib.suppress(OSError, AttributeError):
-        if cpu_count() > 1:
-            os.sched_setaffinity(0, {cpu})
+    pin(cpu)
     return asyncio.run(_load(url, auths, total, connections))
 
 
@@ -448,21 +449,27 @@ class EventClients:
     async def drain(self) -> None:
         """Read what the never-reading clients have waiting, until each is quiet."""
 
+        deadline = time.monotonic() + DRAIN_WAIT_S
+
         async def one(tally: StreamTally, response: aiohttp.ClientResponse) -> None:
+            # While callbacks are still going out, events keep coming: the deadline, not
+            # a quiet stream, may be what ends this.
             with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                while True:
-                    chunk = await asyncio.wait_for(response.content.readany(), DRAIN_IDLE_S)
+                while (left := deadline - time.monotonic()) > 0:
+                    chunk = await asyncio.wait_for(
+                        response.content.readany(), min(DRAIN_IDLE_S, left)
+                    )
                     if not chunk:
                         return
                     tally.feed(chunk)
 
-        waiting = [
-            one(t, r)
-            for t, r in zip(self.tallies, self.responses, strict=True)
-            if not t.reading and r is not None
-        ]
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*waiting), DRAIN_WAIT_S)
+        await asyncio.gather(
+            *(
+                one(t, r)
+                for t, r in zip(self.tallies, self.responses, strict=True)
+                if not t.reading and r is not None
+            )
+        )
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -473,6 +480,49 @@ class EventClients:
                 response.close()
         if self.session is not None:
             await self.session.close()
+
+
+def run_clients(url: str, projects: list[str], conn: Connection, cpu: int) -> None:
+    """The event-stream clients, in a child process of their own (so that the benchmark's
+    own JSON parsing never stalls their reading). Commands come over `conn`: "drain"
+    answers with the tallies; "close" (or the parent going away) ends it."""
+    pin(cpu)
+    asyncio.run(_clients(url, projects, conn))
+
+
+async def _clients(url: str, projects: list[str], conn: Connection) -> None:
+    clients = EventClients(url, projects)
+    await clients.open()
+    conn.send(("ready", sum(1 for t in clients.tallies if t.error is None)))
+    try:
+        while True:
+            command = await asyncio.to_thread(conn.recv)
+            if command == "drain":
+                await clients.drain()
+                conn.send(("tallies", clients.tallies))
+            else:
+                break
+    except (EOFError, OSError):
+        pass  # the parent is gone
+    finally:
+        await clients.close()
+
+
+def expect(conn: Connection, kind: str, timeout: float) -> Any:
+    """The payload of the child's next message, which must be `kind`, within `timeout` s."""
+    if not conn.poll(timeout):
+        raise RuntimeError(f"the event-stream clients sent no {kind!r} within {timeout:g} s")
+    got, payload = conn.recv()
+    if got != kind:
+        raise RuntimeError(f"the event-stream clients sent {got!r}, expected {kind!r}")
+    return payload
+
+
+def pin(cpu: int) -> None:
+    """Run this process on `cpu` alone, as the benchmark's other helpers do."""
+    with contextlib.suppress(OSError, AttributeError):
+        if cpu_count() > 1:
+            os.sched_setaffinity(0, {cpu})
 
 
 # -- sampling RSS and API latency -------------------------------------------------------
@@ -649,6 +699,9 @@ class Run:
     log: str = ""
     rss_start_mb: float = float("nan")
     control_statuses: list[int] = field(default_factory=list)
+    callbacks_at: float = 0.0  # epoch of the full journal read
+    late_attempts: list[dict[str, Any]] = field(default_factory=list)  # broken projects'
+    late_at: float = 0.0  # epoch of their last read, just before SIGTERM
 
 
 async def execute(run: Run, messages: int, faults: bool) -> None:
@@ -687,14 +740,20 @@ async def execute(run: Run, messages: int, faults: bool) -> None:
             run.project_ports[hook_ports[i]] = i
         auths = [auth_for(i, p["apiKey"]) for i, p in enumerate(run.projects)]
 
-        clients = EventClients(mock.url, [project_id(i) for i in range(PROJECTS)])
-        await clients.open()
+        ctx = multiprocessing.get_context("spawn")
+        conn, child_conn = ctx.Pipe()
+        projects = [project_id(i) for i in range(PROJECTS)]
+        clients = ctx.Process(
+            target=run_clients, args=(mock.url, projects, child_conn, LOAD_CPU), daemon=True
+        )
+        clients.start()
+        stack.callback(stop_child, clients)
+        await asyncio.to_thread(expect, conn, "ready", START_TIMEOUT_S * 3)
         stop_sampling = asyncio.Event()
         sampler = asyncio.create_task(sample(mock.url, mock.pid, run.samples, stop_sampling))
         try:
             await asyncio.sleep(1.0)  # a baseline before the load
             run.phases["load"] = time.time()
-            ctx = multiprocessing.get_context("spawn")
             loop = asyncio.get_running_loop()
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
                 load = loop.run_in_executor(
@@ -738,18 +797,35 @@ async def execute(run: Run, messages: int, faults: bool) -> None:
             run.callbacks = await asyncio.to_thread(
                 read_all, mock.url, "/_mock/callbacks", "callbacks"
             )
+            run.callbacks_at = time.time()
             run.receipts = (await asyncio.to_thread(receiver.get_json, "/_dump"))["records"]
             run.phases["read back"] = time.time()
-            await clients.drain()
+            conn.send("drain")
+            run.streams = await asyncio.to_thread(expect, conn, "tallies", DRAIN_WAIT_S + 60)
             run.phases["drained"] = time.time()
+            # The broken receivers' callbacks go on settling until the end: their journal
+            # once more, just before SIGTERM, and how fast it moved since the full read.
+            for p in broken:
+                late = await asyncio.to_thread(
+                    read_all, mock.url, "/_mock/callbacks", "callbacks", projectId=p
+                )
+                run.late_attempts += late.items
+            run.late_at = time.time()
         finally:
             stop_sampling.set()
             await sampler
-            run.streams = clients.tallies
             run.phases["SIGTERM"] = time.time()
             run.exit_code, run.exit_s = await asyncio.to_thread(mock.terminate)
-            await clients.close()
+            with contextlib.suppress(OSError):
+                conn.send("close")
             run.log = mock.log()
+
+
+def stop_child(process: multiprocessing.process.BaseProcess) -> None:
+    process.join(5)
+    if process.is_alive():
+        process.kill()
+        process.join(5)
 
 
 def receiver_count(receiver: Server) -> int:
@@ -765,14 +841,21 @@ def unsettled(url: str, project: str) -> int:
     return len(expected - settled_pairs(attempts))
 
 
+# The journal's error for a callback the server gave up without trying to the end: at
+# shutdown ("abandoned: ..."), or past its bound on pending callbacks ("dropped: ...").
+GIVEN_UP = ("abandoned", "dropped")
+
+
+def given_up(attempt: dict[str, Any]) -> bool:
+    return str(attempt.get("error") or "").startswith(GIVEN_UP)
+
+
 def settled_pairs(attempts: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
     """(sid, status) pairs the journal shows delivered, failed for good, or abandoned."""
     return {
         (a["sid"], a["status"])
         for a in attempts
-        if a["ok"]
-        or a["attempt"] >= CALLBACK_ATTEMPTS
-        or str(a.get("error") or "").startswith("abandoned")
+        if a["ok"] or a["attempt"] >= CALLBACK_ATTEMPTS or given_up(a)
     }
 
 
@@ -840,16 +923,23 @@ def judge(run: Run, messages: int) -> Figures:
     # Callbacks: every status change of every message has a final journal entry, or was
     # abandoned at shutdown (the server logs how many).
     expected_pairs = {(m["sid"], step["status"]) for m in stored for step in m["timeline"]}
-    settled = settled_pairs(run.callbacks.items) & expected_pairs
+    early = settled_pairs(run.callbacks.items) & expected_pairs
+    late = settled_pairs(run.late_attempts) & expected_pairs
+    settled = early | late
     abandoned_at_exit = abandoned_in_log(run.log)
     unjournalled = len(expected_pairs) - len(settled) - abandoned_at_exit
+    # Callbacks that settle between the last read and the shutdown are in neither count;
+    # allow as many as the broken receivers' settling rate gives over that window.
+    rate = len(late - early) / max(run.late_at - run.callbacks_at, 1e-3)
+    window = run.phases.get("SIGTERM", run.late_at) - run.late_at + run.exit_s
+    tolerance = math.ceil(rate * window) if window == window else 0
     outcome = Counter[str]()
     final: dict[tuple[str, str], str] = {}
-    for a in run.callbacks.items:
+    for a in [*run.callbacks.items, *run.late_attempts]:
         key = (a["sid"], a["status"])
         if a["ok"]:
             final[key] = "delivered"
-        elif str(a.get("error") or "").startswith("abandoned"):
+        elif given_up(a):
             final.setdefault(key, "abandoned")
         elif a["attempt"] >= CALLBACK_ATTEMPTS:
             final.setdefault(key, "failed")
@@ -884,7 +974,7 @@ def judge(run: Run, messages: int) -> Figures:
     readers = [t for t in unfiltered if t.reading]
     idle = [t for t in unfiltered if not t.reading]
     unannounced = sum(t.unannounced for t in unfiltered)
-    not_connected = sum(1 for t in run.streams if not t.connected)
+    connected = sum(1 for t in run.streams if t.connected)
 
     health_5xx = sum(1 for s in run.samples.health_status if s >= 500)
     health_none = sum(1 for s in run.samples.health_status if s == 0)
@@ -928,12 +1018,13 @@ def judge(run: Run, messages: int) -> Figures:
             foreign == 0 and not miscounted and wrong_receiver == 0,
         ),
         (
-            "every callback journalled: delivered, failed or abandoned",
+            "every callback journalled: delivered, failed or abandoned (or dropped)",
             f"{len(settled):,} of {len(expected_pairs):,} in the journal "
             f"({', '.join(f'{n:,} {k}' for k, n in sorted(outcome.items()))})"
             f" + {abandoned_at_exit:,} abandoned at exit (log)"
-            f"; {max(0, unjournalled):,} unaccounted",
-            unjournalled <= 0,
+            f"; {unjournalled:,} unaccounted (at most {tolerance} may settle meanwhile:"
+            f" {rate:.1f}/s over {window:.1f} s)",
+            abs(unjournalled) <= tolerance,
         ),
         (
             f"healthy projects' callbacks on time (p99 lag <= {LAG_P99_TARGET_S:g} s)",
@@ -955,10 +1046,10 @@ def judge(run: Run, messages: int) -> Figures:
         ),
         (
             "event streams: no event lost without an `event: missed` frame",
-            f"{SSE_CLIENTS - not_connected}/{SSE_CLIENTS} connected; lost / announced: "
+            f"{connected}/{SSE_CLIENTS} connected; lost / announced: "
             f"{len(readers)} reading everything {stream_losses(readers)}, "
             f"{len(idle)} never reading {stream_losses(idle)}; {unannounced:,} unannounced",
-            unannounced == 0 and not_connected == 0,
+            unannounced == 0 and connected == SSE_CLIENTS,
         ),
         (
             f"SIGTERM: exit 0 within {EXIT_TARGET_S:g} s",
@@ -1017,19 +1108,37 @@ def machine() -> list[tuple[str, str]]:
     ]
 
 
-DEFECT_TEST = re.compile(
-    r"def (test_\w+)\([^)]*\)[^:]*:\s*\n\s*\"\"\"\s*defect (\d+):\s*(.+?)\"\"\"", re.S
-)
+DEFECT = re.compile(r"defect (\d+):\s*(.+)", re.S)
 
 
-def suite_table() -> list[tuple[int, str, str]]:
+def suite_table(folder: Path = RELIABILITY_TESTS) -> list[tuple[int, str, str]]:
     """(defect, behaviour, test) from tests/reliability/: each test's docstring names its defect."""
     rows = []
-    for path in sorted(RELIABILITY_TESTS.glob("test_*.py")):
-        for m in DEFECT_TEST.finditer(path.read_text()):
-            where = f"{path.relative_to(REPO)}::{m.group(1)}"
-            rows.append((int(m.group(2)), " ".join(m.group(3).split()), where))
+    for path in sorted(folder.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith(
+                "test_"
+            ):
+                m = DEFECT.match(ast.get_docstring(node) or "")
+                if m:
+                    where = f"{path.relative_to(folder.parent.parent)}::{node.name}"
+                    rows.append((int(m.group(1)), " ".join(m.group(2).split()), where))
     return sorted(rows)
+
+
+def defect_rows(table: Sequence[tuple[int, str, str]]) -> list[str]:
+    """One Markdown row per defect: its first test's behaviour, how many tests, where."""
+    rows = []
+    for number, group in itertools.groupby(table, key=lambda row: row[0]):
+        tests = list(group)
+        text = tests[0][1] if len(tests[0][1]) <= 120 else tests[0][1][:117] + "..."
+        files = sorted({where.split("::")[0] for *_, where in tests})
+        rows.append(
+            f"| {number} | {text.replace('|', '/')} | {len(tests)} | "
+            + ", ".join(f"`{f}`" for f in files)
+            + " |"
+        )
+    return rows
 
 
 def write_report(run: Run, figures: Figures, out: Path, busy_note: str, png: bool) -> None:
@@ -1107,9 +1216,9 @@ def write_report(run: Run, figures: Figures, out: Path, busy_note: str, png: boo
         "The test suite covers these classes and more, one regression test per defect "
         "of the hardening issue, in `tests/reliability/`:",
         "",
-        "| defect | behaviour | test |",
-        "|---|---|---|",
-        *[f"| {n} | {text} | `{where}` |" for n, text, where in suite_table()],
+        "| defect | what is tried (the first test's docstring) | tests | file |",
+        "|---|---|---|---|",
+        *defect_rows(suite_table()),
         "",
         "## Over the run",
         "",
