@@ -1319,6 +1319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("checks")
     status = print_checks(figures.checks, busy)
     if not args.no_report:
+        args.report_dir.mkdir(parents=True, exist_ok=True)
         png = True
         try:
             plot(run, args.report_dir / "reliability.png")
