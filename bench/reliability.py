@@ -1218,7 +1218,7 @@ def write_report(run: Run, figures: Figures, out: Path, busy_note: str, png: boo
         "",
         "| defect | what is tried (the first test's docstring) | tests | file |",
         "|---|---|---|---|",
-        *defect_rows(suite_table()),
+        *(defect_rows(suite_table()) or ["| - | no defect-numbered tests found | 0 | - |"]),
         "",
         "## Over the run",
         "",
@@ -1264,9 +1264,13 @@ def plot(run: Run, path: Path) -> None:
     bottom.set_xlabel("seconds since the first send")
     bottom.grid(alpha=0.3, which="both")
     bottom.legend(loc="upper right", fontsize=8)
+    labelled = float("-inf")
     for name, at in run.phases.items():
         for ax in (top, bottom):
             ax.axvline(at - run.started, color="black", lw=0.6, ls="--", alpha=0.5)
+        if at - labelled < 3:  # too close to the last label to read; the line stays
+            continue
+        labelled = at
         top.annotate(
             name,
             (at - run.started, 0),
