@@ -7,7 +7,7 @@ IMAGE ?= augnet-mock:latest
 # The image's base; empty: python:3.11-slim, or the Debian stand-in where it cannot be pulled.
 BASE ?=
 
-.PHONY: run test lint typecheck system-deps image bench dist clean
+.PHONY: run test lint typecheck system-deps image bench reliability dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ dist: $(VENV)/.installed
 	rm -rf $(DIST)
 	$(BIN)/python -m build --outdir $(DIST) .
 	$(BIN)/twine check --strict $(DIST)/*
+
+# By hand, not in CI (about 10 minutes): regenerates docs/reliability.md and .png.
+reliability: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/reliability.py --report-dir docs
 
 clean:
 	rm -rf $(VENV) tests/calculator/node_modules .artifacts dist

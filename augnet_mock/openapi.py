@@ -944,6 +944,51 @@ def other_paths() -> dict[str, Any]:
     }
 
 
+# -- links ----------------------------------------------------------------------------
+
+# What one answer lets a client do next (OpenAPI 3.1 §4.8.20, Link Object): schemathesis'
+# stateful tests follow these to chain real ids from call to call.
+# (operationId, status) -> {link name: (target operationId, {parameter: runtime expression})}
+LINKS: dict[tuple[str, str], dict[str, tuple[str, dict[str, str]]]] = {
+    ("createProject", "201"): {
+        "GetProject": ("getProject", {"path.projectId": "$response.body#/projectId"}),
+        "DeleteProject": ("deleteProject", {"path.projectId": "$response.body#/projectId"}),
+    },
+    ("addScenario", "201"): {
+        "DeleteScenario": ("deleteScenario", {"path.id": "$response.body#/id"}),
+    },
+    ("sendMessage", "200"): {
+        "GetMessage": ("getMessage", {"path.sid": "$response.body#/sid"}),
+        "ListItsCallbacks": ("listCallbacks", {"query.sid": "$response.body#/sid"}),
+    },
+    ("listMessages", "200"): {
+        "GetFirstMessage": ("getMessage", {"path.sid": "$response.body#/messages/0/sid"}),
+    },
+    ("listCallbacks", "200"): {
+        "RedeliverFirstCallback": (
+            "redeliverCallback",
+            {"path.id": "$response.body#/callbacks/0/id"},
+        ),
+    },
+}
+
+
+def _add_links(paths: dict[str, Any]) -> dict[str, Any]:
+    """Attach LINKS to the responses they start from."""
+    for item in paths.values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            for status, response in operation["responses"].items():
+                links = LINKS.get((operation["operationId"], status))
+                if links:
+                    response["links"] = {
+                        name: {"operationId": target, "parameters": parameters}
+                        for name, (target, parameters) in links.items()
+                    }
+    return paths
+
+
 def _mark_mock(paths: dict[str, Any]) -> dict[str, Any]:
     """Tag and flag every operation of a mock-only path."""
     for item in paths.values():
@@ -976,7 +1021,9 @@ def _document() -> dict[str, Any]:
             {"name": "augnet", "description": "The Augnet REST API (the real service's)."},
             {"name": "mock", "description": "Mock extensions: not in the real service."},
         ],
-        "paths": {**augnet_paths(), **_mark_mock(mock_paths()), **_mark_mock(other_paths())},
+        "paths": _add_links(
+            {**augnet_paths(), **_mark_mock(mock_paths()), **_mark_mock(other_paths())}
+        ),
         "components": {
             "schemas": schemas(),
             "responses": error_responses(),

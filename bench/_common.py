@@ -8,6 +8,7 @@ checkout rather than whatever copy is installed in the venv.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -52,6 +53,17 @@ def free_port() -> int:
         return port
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports (each socket stays bound until all are picked)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(count):
+            s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            s.bind((HOST, 0))
+            ports.append(int(s.getsockname()[1]))
+        return ports
+
+
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0))
 
@@ -83,13 +95,21 @@ class Server:
     """One `_serve.py` subprocess: started on a free port, waited for, always stopped."""
 
     def __init__(
-        self, kind: str, *, cpu: int | None = None, options: dict[str, Any] | None = None
+        self,
+        kind: str,
+        *,
+        cpu: int | None = None,
+        options: dict[str, Any] | None = None,
+        port: int | None = None,
+        more_ports: Sequence[int] = (),
     ) -> None:
         self.kind = kind
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://{HOST}:{self.port}"
         argv = [sys.executable, str(SERVE), kind, "--port", str(self.port)]
         argv += ["--options", json.dumps(options or {})]
+        if more_ports:  # a receiver listening on several ports (one process)
+            argv += ["--more-ports", ",".join(str(p) for p in more_ports)]
         self.proc = subprocess.Popen(pinned(cpu, argv), env=env(), cwd=REPO)
         self._wait_started()
 

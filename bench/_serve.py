@@ -2,14 +2,19 @@
 
     python bench/_serve.py mock     --port N --options '{"send_delay": 0, ...}'
     python bench/_serve.py bare     --port N
-    python bench/_serve.py receiver --port N
+    python bench/_serve.py receiver --port N [--more-ports N,N,...]
+    python bench/_serve.py hang     --port N
+    python bench/_serve.py drip     --port N
 
 `mock` is `create_app(Settings(**options))`; `bare` is a Starlette app that reads
 and parses the same JSON and answers {"sid": ...}, the floor the mock is compared
 with. Both run under uvicorn with httptools (and uvloop when installed), access
 log off. `receiver` is a raw asyncio + httptools webhook receiver that answers
-200 at once and remembers (SmsSid, SmsStatus, time.time()) for every callback;
-`GET /_stats` returns the count and `GET /_dump` every record.
+200 at once and remembers (SmsSid, SmsStatus, time.time(), port) for every
+callback, on one port or several (so that each project of a benchmark can have a
+receiver of its own); `GET /_stats` returns the count and `GET /_dump` every record.
+`hang` and `drip` are broken receivers: `hang` reads each request and never answers;
+`drip` answers 200, but one byte a second (a whole answer takes about 40 s).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import signal
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 import httptools
@@ -72,7 +78,7 @@ OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nContent-Type: text/plain\r\n\r\n"
 
 class Receipts:
     def __init__(self) -> None:
-        self.records: list[tuple[str, str, float]] = []
+        self.records: list[tuple[str, str, float, int]] = []
         self.bad = 0  # callbacks whose body was not the JSON we expect
 
 
@@ -83,10 +89,12 @@ class ReceiverProtocol(asyncio.Protocol):
         self.url = b""
         self.body: list[bytes] = []
         self.transport: asyncio.Transport | None = None
+        self.port = 0  # the local port this connection came in on
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
         self.transport = cast(asyncio.Transport, transport)
+        self.port = transport.get_extra_info("sockname")[1]
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -115,7 +123,7 @@ class ReceiverProtocol(asyncio.Protocol):
             return
         try:
             data = json.loads(b"".join(self.body))
-            self.receipts.records.append((data["SmsSid"], data["SmsStatus"], now))
+            self.receipts.records.append((data["SmsSid"], data["SmsStatus"], now, self.port))
         except (ValueError, KeyError, TypeError):
             self.receipts.bad += 1
         self.transport.write(OK)
@@ -136,30 +144,97 @@ class ReceiverProtocol(asyncio.Protocol):
         self.transport.write(head.encode() + b"Content-Type: application/json\r\n\r\n" + body)
 
 
-async def run_receiver(port: int) -> None:
-    loop = asyncio.get_running_loop()
+async def run_receiver(ports: list[int]) -> None:
     receipts = Receipts()
-    server = await loop.create_server(
-        lambda: ReceiverProtocol(receipts), "127.0.0.1", port, backlog=1024
-    )
+    await serve_until_signal(lambda: ReceiverProtocol(receipts), ports)
+
+
+# -- broken receivers -----------------------------------------------------------------
+
+DRIP_INTERVAL = 1.0  # seconds between the bytes of a `drip` answer
+
+
+class HangProtocol(asyncio.Protocol):
+    """Accepts, reads and discards; never answers (a receiver that hangs)."""
+
+    def data_received(self, data: bytes) -> None:
+        pass
+
+
+class DripProtocol(asyncio.Protocol):
+    """Answers every request with 200, one byte every DRIP_INTERVAL seconds.
+
+    Each byte arrives well within any per-read timeout, so only a deadline on the
+    whole answer stops a client waiting about 40 s for it.
+    """
+
+    def __init__(self) -> None:
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for task in self.tasks:
+            task.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            if self.transport is not None:
+                self.transport.close()
+
+    def on_message_complete(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._drip())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _drip(self) -> None:
+        for i in range(len(OK)):
+            if self.transport is None or self.transport.is_closing():
+                return
+            self.transport.write(OK[i : i + 1])
+            await asyncio.sleep(DRIP_INTERVAL)
+
+
+async def serve_until_signal(factory: Callable[[], asyncio.Protocol], ports: list[int]) -> None:
+    """Listen on every port until SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    servers = [await loop.create_server(factory, "127.0.0.1", p, backlog=1024) for p in ports]
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with server:
+    try:
         await stop.wait()
+    finally:
+        for server in servers:
+            server.close()
+
+
+def run_async(main: Coroutine[Any, Any, None]) -> None:
+    if uvloop is not None:
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["mock", "bare", "receiver"])
+    parser.add_argument("kind", choices=["mock", "bare", "receiver", "hang", "drip"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--options", default="{}", help="Settings(**options) for mock, as JSON")
+    parser.add_argument("--more-ports", default="", help="receiver: more ports, comma-separated")
     args = parser.parse_args()
+    ports = [args.port] + [int(p) for p in args.more_ports.split(",") if p]
     if args.kind == "receiver":
-        if uvloop is not None:
-            uvloop.run(run_receiver(args.port))
-        else:
-            asyncio.run(run_receiver(args.port))
+        run_async(run_receiver(ports))
+    elif args.kind == "hang":
+        run_async(serve_until_signal(HangProtocol, ports))
+    elif args.kind == "drip":
+        run_async(serve_until_signal(DripProtocol, ports))
     elif args.kind == "bare":
         run_uvicorn(bare_app(), args.port)
     else:

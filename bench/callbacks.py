@@ -152,7 +152,7 @@ def run(
     }
     received: dict[tuple[str, str], float] = {}
     duplicates = 0
-    for sid, status, at in dump["records"]:
+    for sid, status, at, _port in dump["records"]:
         if (sid, status) in received:
             duplicates += 1
         received.setdefault((sid, status), at)

@@ -124,6 +124,32 @@ def test_operation_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_links_name_real_operations_and_parameters() -> None:
+    """Each link targets an existing operation, sets only parameters it declares, and reads
+    a field its source's answer has."""
+    by_id = {op["operationId"]: (item, op) for _, _, item, op in operations()}
+    links = [
+        (op, status, link)
+        for *_, op in operations()
+        for status, response in op["responses"].items()
+        for link in response.get("links", {}).values()
+    ]
+    assert len(links) >= 5, "the stateful test needs the documented links"
+    for source, status, link in links:
+        item, target = by_id[link["operationId"]]
+        declared = {
+            f"{p['in']}.{p['name']}"
+            for p in item.get("parameters", []) + target.get("parameters", [])
+        }
+        assert set(link["parameters"]) <= declared, (source["operationId"], link)
+        schema = source["responses"][status]["content"]["application/json"]["schema"]
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        for expression in link["parameters"].values():
+            pointer = expression.removeprefix("$response.body#/").split("/")
+            fields = DOC["components"]["schemas"][name]["properties"]
+            assert pointer[0] in fields, (source["operationId"], expression)
+
+
 def _refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():

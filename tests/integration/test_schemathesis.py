@@ -1,6 +1,8 @@
 """schemathesis against a live server and its /openapi.json (SPEC §2.1): every operation
 gets a bounded number of generated requests, valid and invalid, and every answer must be
-documented, conform to its schema and never be a 5xx.
+documented, conform to its schema and never be a 5xx. A stateful test then follows the
+document's links (create a project, then get or delete it; send, then read the message;
+list callbacks, then redeliver one), so requests also carry ids the server really made.
 
 The cases are generated from `augnet_mock.openapi.document()` when the module is
 collected (schemathesis' lazy `from_fixture` loader does not work with this pytest), and
@@ -11,6 +13,7 @@ reset it, delete the default project and advance the clock.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +24,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from receiver import Receiver
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -137,3 +141,81 @@ def test_api_conforms_to_its_document(
         checks = [check for check in CHECKS if check is not positive_data_acceptance]
     case.call_and_validate(base_url=fuzzed.url, session=http_session, checks=checks, timeout=10)
     assert not fuzzed.runtime.errors, fuzzed.runtime.errors
+
+
+# The stateful run: scenarios of linked calls, bounded so that it costs about 20 s here.
+STATEFUL_SCENARIOS = 100
+STATEFUL_STEPS = 8  # calls per scenario, at most
+# Each link's target, and the status that shows a real id reached it through the link.
+LINK_TARGETS = {
+    "GET /_mock/projects/{projectId}": 200,
+    "DELETE /_mock/projects/{projectId}": 204,
+    "DELETE /_mock/scenarios/{id}": 204,
+    "GET /_mock/messages/{sid}": 200,
+    "POST /_mock/callbacks/{id}/redeliver": 200,
+}
+SENDS = ("POST /api/v2/message", "POST /_mock/demo")
+
+
+def test_linked_calls_conform_to_the_document(
+    fuzzed: LiveServer, receiver_for_fuzz: Receiver, http_session: requests.Session
+) -> None:
+    """Chains of calls that follow the document's links get documented answers, never a 5xx."""
+    base_url = fuzzed.url
+    reached: Counter[str] = Counter()
+
+    class Workflow(SCHEMA.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            # Every scenario starts from the startup state (earlier ones may have deleted
+            # the default project or advanced the clock), with the default project's
+            # callbacks going to the local receiver, so that sends fill the journal.
+            http_session.post(f"{base_url}/_mock/reset", timeout=10).raise_for_status()
+            http_session.patch(
+                f"{base_url}/_mock/projects/{DEFAULT_PROJECT_ID}",
+                json={"webhookUrl": receiver_for_fuzz.url("/fuzz")},
+                timeout=10,
+            ).raise_for_status()
+
+        def before_call(self, case: schemathesis.Case) -> None:
+            keep_callbacks_local(case, receiver_for_fuzz)
+            if case.operation.label in SENDS:
+                # A rule added earlier in the scenario may drop every send's connection
+                # or hold it for minutes; the rule's own links do not need it any more.
+                http_session.delete(f"{base_url}/_mock/scenarios", timeout=10)
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"base_url": base_url, "session": http_session, "timeout": 10}
+
+        def after_call(self, response: Response, case: schemathesis.Case) -> None:
+            super().after_call(response, case)
+            if case.operation.label == "POST /api/v2/message" and response.status_code == 200:
+                # The manual clock runs the `queued` callback only when advanced; advancing
+                # by 0 runs what is due now and returns once its callback was journalled.
+                advanced = http_session.post(
+                    f"{base_url}/_mock/clock/advance", json={"seconds": 0}, timeout=10
+                )
+                advanced.raise_for_status()
+            if LINK_TARGETS.get(case.operation.label) == response.status_code:
+                reached[case.operation.label] += 1
+
+        def validate_response(
+            self, response: Response, case: schemathesis.Case, *args: Any, **kwargs: Any
+        ) -> None:
+            checks = CHECKS
+            if case.operation.label in VALID_MAY_BE_REFUSED:
+                checks = [check for check in CHECKS if check is not positive_data_acceptance]
+            case.validate_response(response, checks=checks, recorder=self.recorder)
+
+    Workflow.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    assert not fuzzed.runtime.errors, fuzzed.runtime.errors
+    # Random ids almost never exist: a 2xx here means a link carried a real one.
+    assert set(reached) == set(LINK_TARGETS), f"links followed to a 2xx: {dict(reached)}"
