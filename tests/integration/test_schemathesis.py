@@ -178,6 +178,10 @@ def test_linked_calls_conform_to_the_document(
 
         def before_call(self, case: schemathesis.Case) -> None:
             keep_callbacks_local(case, receiver_for_fuzz)
+            if case.query and case.operation.label.startswith("GET ") and "cursor" in case.query:
+                # A generated cursor is almost never valid (400): the list a link leads
+                # to is read from its first page, as a client following the link would.
+                del case.query["cursor"]
             if case.operation.label in SENDS:
                 # A rule added earlier in the scenario may drop every send's connection
                 # or hold it for minutes; the rule's own links do not need it any more.
