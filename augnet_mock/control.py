@@ -6,7 +6,6 @@ wrapped in an object (`{"messages": [...]}`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,6 @@ from starlette.routing import Route
 from . import __version__
 from .clock import iso
 from .errors import ApiError
-from .events import sse_frame
 from .httpio import read_json, runtime
 from .models import STATUSES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, decode_cursor, encode_cursor
@@ -307,23 +305,20 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def events(request: Request) -> Response:
+    """Everything that happens, as Server-Sent Events (events.py says how a reader
+    that falls behind is told what it missed)."""
     bus = runtime(request).events
-    project_id = request.query_params.get("projectId")
+    project_id = request.query_params.get("projectId") or None
 
     async def stream() -> AsyncIterator[bytes]:
-        async with bus.subscribe() as queue:
+        with bus.subscribe(project_id) as sub:
             yield b": connected\n\n"
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
-                except TimeoutError:
+            while not bus.closed:  # closed at shutdown: the stream ends at once
+                chunk = bus.read(sub)  # all that piled up, in one write
+                if chunk:
+                    yield chunk
+                elif not await bus.wait(SSE_KEEPALIVE):
                     yield b": keepalive\n\n"
-                    continue
-                if event is None:
-                    return
-                if project_id and event["data"].get("projectId") not in (None, project_id):
-                    continue
-                yield sse_frame(event)
 
     return StreamingResponse(
         stream(),
