@@ -52,25 +52,30 @@ class Page:
 
 
 def collect(
-    walk: Iterable[tuple[int, T | None]], render: Callable[[T], dict[str, Any]], paging: Paging
+    walk: Iterable[tuple[int, T]],
+    keep: Callable[[T], bool],
+    render: Callable[[T], dict[str, Any]],
+    paging: Paging,
 ) -> Page:
-    """A page out of `walk`: (position, record or None) in page order, where None is a
-    position that is gone or does not match. Stops at `limit` records or after `scan`
-    positions, whichever comes first; `next` is None only when `walk` ran out."""
+    """A page out of `walk`, (position, record) in page order: the records `keep`
+    accepts, rendered. Stops at `limit` records or after `scan` records looked at,
+    whichever comes first; `next` is None only when `walk` ran out."""
     items: list[dict[str, Any]] = []
     last: int | None = None
     for scanned, (position, record) in enumerate(walk):
         if len(items) >= paging.limit or scanned >= paging.scan:
             return Page(items, last)  # there is more, and this page is done
         last = position
-        if record is not None:
+        if keep(record):
             items.append(render(record))
     return Page(items, None)
 
 
-def small_walk(
-    records: Iterable[tuple[int, T]], paging: Paging, keep: Callable[[T], bool] = lambda _: True
-) -> Iterator[tuple[int, T | None]]:
+def every(_: object) -> bool:
+    return True
+
+
+def small_walk(records: Iterable[tuple[int, T]], paging: Paging) -> Iterator[tuple[int, T]]:
     """`collect`'s input for a short list held in order (projects, rules, rejected
     requests): it skips to the cursor by comparing positions, which is cheap at
     these sizes (the rejected log is capped; rules and projects are few)."""
@@ -80,7 +85,7 @@ def small_walk(
             position >= paging.after if paging.newest_first else position <= paging.after
         ):
             continue
-        yield position, (record if keep(record) else None)
+        yield position, record
 
 
 class Order:
@@ -152,7 +157,8 @@ def encode_cursor(kind: str, position: int) -> str:
 def decode_cursor(kind: str, cursor: str) -> int:
     """The position in `cursor`; ValueError if it is not a cursor of the list `kind`."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
         raise ValueError("not a cursor this server made") from exc
     found, _, position = raw.partition(":")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .models import CallbackAttempt, Message, Project, RejectedRequest
-from .paging import Order, Page, Paging, collect, small_walk
+from .paging import Order, Page, Paging, collect, every, small_walk
 from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
@@ -158,7 +158,7 @@ class Store:
         with self._lock:
             positions = self._project_positions
             records = ((positions[k], p) for k, p in self._projects.items())
-            return collect(small_walk(records, paging), Project.to_json, paging)
+            return collect(small_walk(records, paging), every, Project.to_json, paging)
 
     def replace_project(self, project: Project) -> dict[str, Any] | None:
         """Swap in a new record for an existing project (records are replaced, never
@@ -216,21 +216,22 @@ class Store:
 
     def messages_page(self, flt: MessageFilter, paging: Paging) -> Page:
         """One page of matching messages, in the order they were stored."""
-        with self._lock:
-            return collect(self._walk_messages(flt, paging), self._message_json, paging)
 
-    def _walk_messages(
-        self, flt: MessageFilter, paging: Paging
-    ) -> Iterator[tuple[int, Row | None]]:
+        def keep(row: Row | None) -> bool:
+            return row is not None and _row_matches(flt, row)
+
+        with self._lock:
+            return collect(self._walk_messages(paging), keep, self._message_json, paging)
+
+    def _walk_messages(self, paging: Paging) -> Iterator[tuple[int, Row | None]]:
+        """(position, row), or None for a message deleted since it was indexed."""
         messages = self._messages
         for position, sid in self._message_order.walk(paging):
             row = messages.get(sid)
-            if row is None or row[0] != position or not _row_matches(flt, row):
-                yield position, None
-            else:
-                yield position, row
+            yield position, (row if row is not None and row[0] == position else None)
 
-    def _message_json(self, row: Row) -> dict[str, Any]:
+    def _message_json(self, row: Row | None) -> dict[str, Any]:
+        assert row is not None  # `keep` let it through
         m = _message(row)
         return m.to_json(self._attempts_of(m.sid))
 
@@ -328,24 +329,27 @@ class Store:
     ) -> Page:
         """One page of the callback journal, oldest attempt first."""
 
-        def walk() -> Iterator[tuple[int, CallbackAttempt | None]]:
+        def walk() -> Iterator[tuple[int, Row | None]]:
             attempts = self._attempts
             for position, attempt_id in self._attempt_order.walk(paging):
                 row = attempts.get(attempt_id)
-                if (
-                    row is None
-                    or row[0] != position
-                    or (project_id is not None and row[_ATTEMPT_PROJECT] != project_id)
-                    or (sid is not None and row[_ATTEMPT_SID] != sid)
-                    or (status is not None and row[_ATTEMPT_STATUS] != status)
-                ):
-                    yield position, None
-                    continue
-                attempt = _attempt(row)
-                yield position, (attempt if ok is None or attempt.ok == ok else None)
+                yield position, (row if row is not None and row[0] == position else None)
+
+        def keep(row: Row | None) -> bool:
+            return (
+                row is not None
+                and (project_id is None or row[_ATTEMPT_PROJECT] == project_id)
+                and (sid is None or row[_ATTEMPT_SID] == sid)
+                and (status is None or row[_ATTEMPT_STATUS] == status)
+                and (ok is None or _attempt(row).ok == ok)
+            )
+
+        def render(row: Row | None) -> dict[str, Any]:
+            assert row is not None  # `keep` let it through
+            return _attempt(row).to_json()
 
         with self._lock:
-            return collect(walk(), CallbackAttempt.to_json, paging)
+            return collect(walk(), keep, render, paging)
 
     # -- rejected requests ------------------------------------------------------
 
@@ -365,8 +369,8 @@ class Store:
             return project_id is None or r.project_id == project_id
 
         with self._lock:
-            walk = small_walk(self._rejected.items(), paging, keep)
-            return collect(walk, RejectedRequest.to_json, paging)
+            walk = small_walk(self._rejected.items(), paging)
+            return collect(walk, keep, RejectedRequest.to_json, paging)
 
     # -- scenario rules ---------------------------------------------------------
 
@@ -390,7 +394,7 @@ class Store:
         """One page of the scenario rules, first match first."""
         with self._lock:
             records = [(self._rule_positions[r.id], r) for r in self._rules]
-            return collect(small_walk(records, paging), Rule.to_json, paging)
+            return collect(small_walk(records, paging), every, Rule.to_json, paging)
 
     def delete_rule(self, rule_id: str) -> bool:
         with self._lock:
