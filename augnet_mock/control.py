@@ -6,6 +6,7 @@ wrapped in an object (`{"messages": [...]}`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,14 @@ from .store import MessageFilter
 from .validation import number, type_name
 
 SSE_KEEPALIVE = 15.0  # seconds between comment lines, so proxies keep the stream open
+# Stream writes a second, all open streams together. After a write a stream waits
+# its share of that (1 ms with one stream, 200 ms with 200) and sends what came
+# meanwhile in one write: a write costs about the same whatever it carries, so this
+# bounds what streams take from the API however many there are (bench/events.py;
+# one write per event per stream cut sends by 80% with 200 streams). An event after
+# a quiet spell still goes out at once.
+SSE_WRITES_PER_SECOND = 1_000
+SSE_MAX_PAUSE = 1.0  # seconds: the longest a busy stream waits between writes
 LATEST_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z, the last second datetime can show
 
 
@@ -317,6 +326,8 @@ async def events(request: Request) -> Response:
                 chunk = bus.read(sub)  # all that piled up, in one write
                 if chunk:
                     yield chunk
+                    pause = bus.subscribers / SSE_WRITES_PER_SECOND
+                    await asyncio.sleep(min(pause, SSE_MAX_PAUSE))
                 elif not await bus.wait(SSE_KEEPALIVE):
                     yield b": keepalive\n\n"
 

@@ -17,13 +17,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # Events held for readers that are behind: about 300 bytes each once rendered, so
 # some 3 MB. At a few thousand events a second that is a second or more of slack
 # for a reader before it misses any.
 EVENT_BACKLOG = 10_000
+# Frames one read hands a stream: a reader far behind catches up in writes of about
+# 150 KB instead of one of 3 MB, so no single write holds the event loop for long,
+# and together with the streams' write pacing (control.py) this bounds the bytes
+# event streams can take from the API.
+READ_LIMIT = 500
 
 
 class Subscription:
@@ -37,21 +42,28 @@ class Subscription:
         self.matched = matched  # events for it published before next_id
 
 
+Render = Callable[[], dict[str, Any]]
+
+
 class _Entry:
-    """One published event; `frame` is rendered on first read."""
+    """One published event; its data and frame are built on first read, if ever."""
 
     __slots__ = ("data", "frame", "id", "kind", "project_id")
 
-    def __init__(self, event_id: int, kind: str, data: dict[str, Any]) -> None:
+    def __init__(
+        self, event_id: int, kind: str, project_id: str | None, data: dict[str, Any] | Render
+    ) -> None:
         self.id = event_id
         self.kind = kind
+        self.project_id = project_id
         self.data = data
-        self.project_id: str | None = data.get("projectId")
         self.frame: bytes | None = None
 
     def render(self) -> bytes:
         if self.frame is None:
-            self.frame = sse_frame(self.id, self.kind, self.data)
+            data = self.data if isinstance(self.data, dict) else self.data()
+            self.frame = sse_frame(self.id, self.kind, data)
+            self.data = {}  # the frame is all that is needed from now on
         return self.frame
 
 
@@ -75,24 +87,36 @@ class EventBus:
         return self._subscribers > 0
 
     @property
+    def subscribers(self) -> int:
+        return self._subscribers
+
+    @property
     def closed(self) -> bool:
         return self._closed
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
-        """Add an event for every subscriber. Must be called on the event loop.
+        """Add an event for every subscriber (`data["projectId"]` says whose). Must be
+        called on the event loop.
 
         O(1) whatever the number of subscribers: one slot of the ring, two counters,
         and waking the readers that wait (once for all of them).
         """
+        self.publish_later(kind, data.get("projectId"), data)
+
+    def publish_later(
+        self, kind: str, project_id: str | None, data: dict[str, Any] | Render
+    ) -> None:
+        """`publish`, with the data built only when a reader first needs it: a
+        subscriber that never reads then costs the send path nothing. `data` must
+        render the same whenever it is called (build it from an immutable snapshot)."""
         if not self._subscribers or self._closed:
             return
         self._last += 1
-        entry = _Entry(self._last, kind, data)
-        self._ring[self._last % self.backlog] = entry
-        if entry.project_id is None:
+        self._ring[self._last % self.backlog] = _Entry(self._last, kind, project_id, data)
+        if project_id is None:
             self._global += 1
         else:
-            watched = self._watched.get(entry.project_id)
+            watched = self._watched.get(project_id)
             if watched is not None:
                 watched[0] += 1
         self._wake()
@@ -126,26 +150,38 @@ class EventBus:
                 if watched[1] == 0:
                     del self._watched[project_id]
 
-    def read(self, sub: Subscription) -> bytes:
-        """Every frame for `sub` since its last read, in one chunk (b"" if none): a
-        `missed` frame first when it fell behind so far that the ring moved on."""
-        if sub.next_id > self._last:
+    def read(self, sub: Subscription, limit: int = READ_LIMIT) -> bytes:
+        """The frames for `sub` since its last read, up to `limit`, in one chunk (b"" if
+        none): a `missed` frame first when it fell so far behind that the ring moved on."""
+        last = self._last
+        if sub.next_id > last:
             return b""
-        oldest = max(1, self._last - self.backlog + 1)
-        start = max(sub.next_id, oldest)
         frames: list[bytes] = []
-        for event_id in range(start, self._last + 1):
-            entry = self._ring[event_id % self.backlog]
-            assert entry is not None  # ids run on without gaps: the slot holds event_id
-            if sub.project_id is None or entry.project_id in (None, sub.project_id):
-                frames.append(entry.render())
-        published = self._published_for(sub.project_id)
-        missed = published - sub.matched - len(frames)
-        if missed > 0:
-            frames.insert(0, missed_frame(missed))
-        sub.next_id = self._last + 1
-        sub.matched = published
+        oldest = max(1, last - self.backlog + 1)
+        if sub.next_id < oldest:  # events it never read were overwritten
+            held = sum(1 for _ in self._entries_for(sub, oldest, last))
+            missed = self._published_for(sub.project_id) - sub.matched - held
+            frames.append(missed_frame(missed))
+            sub.matched += missed
+            sub.next_id = oldest
+        for entry in self._entries_for(sub, sub.next_id, last):
+            if len(frames) >= limit:
+                break
+            frames.append(entry.render())
+            sub.matched += 1
+            sub.next_id = entry.id + 1
+        else:
+            sub.next_id = last + 1  # everything up to `last` was read or was not for it
         return b"".join(frames)
+
+    def _entries_for(self, sub: Subscription, first: int, last: int) -> Iterator[_Entry]:
+        """The held events with ids first..last that `sub` listens to."""
+        ring, backlog, project_id = self._ring, self.backlog, sub.project_id
+        for event_id in range(first, last + 1):
+            entry = ring[event_id % backlog]
+            assert entry is not None  # ids run on without gaps: the slot holds event_id
+            if project_id is None or entry.project_id in (None, project_id):
+                yield entry
 
     async def wait(self, seconds: float) -> bool:
         """Until anything is published or the bus closes (True), or `seconds` (False)."""

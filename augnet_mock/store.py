@@ -210,6 +210,12 @@ class Store:
                 return None
             return m.to_json(self._attempts_of(sid) if with_callbacks else None)
 
+    def view(self, sid: str) -> Message | None:
+        """The message as it is now, without its callbacks: immutable, so it may be
+        rendered later and still say what it says now (event streams do that)."""
+        with self._lock:
+            return self._view(sid)
+
     def messages(self, flt: MessageFilter = MessageFilter()) -> list[dict[str, Any]]:
         """Every matching message, oldest first (in-process callers; HTTP pages)."""
         return self.messages_page(flt, Paging.everything()).items

@@ -85,3 +85,14 @@ def test_wait_times_out_quietly() -> None:
             return await bus.wait(0.01)
 
     assert asyncio.run(scenario()) is False
+
+
+def test_a_reader_behind_catches_up_in_bounded_chunks() -> None:
+    """A read hands over at most `limit` frames; the next read goes on from there."""
+    bus = EventBus(backlog=100)
+    with bus.subscribe() as sub:
+        for n in range(10):
+            bus.publish("message", {"n": n})
+        chunks = [bus.read(sub, limit=4) for _ in range(4)]
+    assert [len(frames(c)) for c in chunks] == [4, 4, 2, 0]
+    assert b'"n":4' in chunks[1]
