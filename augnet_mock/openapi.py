@@ -26,7 +26,7 @@ from .models import (
     DEFAULT_SIGNING_KEY,
     STATUSES,
 )
-from .paging import DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
+from .paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
 from .scenarios import CALLBACK_FAULTS, FINAL_FAULT_STATUSES, MATCH_FIELDS, MATCH_KINDS
 from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
 from .validation import MAX_ALPHANUMERIC_SENDER, MAX_URL_LENGTH
@@ -606,7 +606,12 @@ def paging_params() -> list[dict[str, Any]]:
             f"items a page, default {DEFAULT_LIMIT}",
             {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
         ),
-        query("cursor", "the `nextCursor` of the previous page; empty or absent: the first page"),
+        query(
+            "cursor",
+            "the `nextCursor` of the previous page (only the server makes cursors; any other "
+            "value is a 400); empty or absent: the first page",
+            {"type": "string", "pattern": CURSOR_PATTERN},
+        ),
         query(
             "order",
             "oldest first (the default) or newest first",

@@ -148,6 +148,9 @@ class Order:
 # -- cursors ------------------------------------------------------------------------
 
 
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"  # what encode_cursor makes: URL-safe base64, no padding
+
+
 def encode_cursor(kind: str, position: int) -> str:
     """An opaque cursor for `position` in the list `kind` (URL-safe, no padding)."""
     raw = f"{kind}:{position}".encode()

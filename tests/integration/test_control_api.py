@@ -437,7 +437,7 @@ def test_requests_log_holds_rejections(client: httpx2.Client) -> None:
     assert entry["scenario"] is None
     assert '"0044"' in entry["body"]
     assert datetime.fromisoformat(entry["at"]).tzinfo is not None
-    everyone = client.get("/_mock/requests").json()["requests"]
+    everyone = client.get("/_mock/requests", params={"order": "newest"}).json()["requests"]
     assert any(r["error"] == denied.json() and r["projectId"] is None for r in everyone)
 
 
