@@ -16,6 +16,7 @@ from ._version import __version__
 from .app import create_app
 from .config import OPTIONS, ConfigError, load_settings
 from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from .server import Server
 from .settings import Settings
 
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
@@ -23,7 +24,8 @@ EXIT_STARTUP = 3  # uvicorn's STARTUP_FAILURE, as `uvicorn.run` would exit
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # every interface, as the Docker image listens
 
-# uvicorn waits this long for open streams (SSE) to end before shutting down anyway.
+# On SIGTERM, uvicorn waits this long for requests in flight before it cancels them.
+# Event streams do not count: `Server` ends them first.
 GRACEFUL_SHUTDOWN = 2
 
 
@@ -84,8 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"augnet-mock: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=settings.access_log,
@@ -97,8 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(banner(settings, f"http://{host}:{port}"), flush=True)
-    server = uvicorn.Server(config)
+    server = Server(config, app.state.runtime.events)
     tune_gc()
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_STARTUP

@@ -11,6 +11,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from .clock import Clock, make_clock
@@ -107,8 +108,10 @@ class Runtime:
             scenario=rule.label if rule else None,
         )
         self.store.add_message(message)
-        if self.events.active:
-            self.events.publish("message", message.to_json(callbacks=()))
+        if self.events.active:  # rendered when a stream reads it (Message is immutable)
+            self.events.publish_later(
+                "message", message.project_id, partial(message.to_json, callbacks=())
+            )
         self.lifecycle.start(self._plan(project, message, rule))
         return message
 

@@ -153,7 +153,7 @@ def test_add_list_delete_and_clear(dedicated: Callable[..., httpx2.Client]) -> N
     assert missing.status_code == 404
     assert "'b'" in missing.json()["message"]
     assert c.delete("/_mock/scenarios").json() == {"deleted": 1}
-    assert c.get("/_mock/scenarios").json() == {"scenarios": []}
+    assert c.get("/_mock/scenarios").json() == {"scenarios": [], "nextCursor": None}
 
 
 def test_duplicate_id_is_a_conflict(
@@ -230,7 +230,8 @@ def test_api_error_answers_the_status_message_and_retry_after(
     assert body["message"] == "down for maintenance"
     assert body["path"] == "/api/v2/message"
     assert client.get("/_mock/messages", params={"projectId": project["projectId"]}).json() == {
-        "messages": []
+        "messages": [],
+        "nextCursor": None,
     }
     [logged] = rejected(client, project)
     assert logged["status"] == 503
@@ -274,7 +275,8 @@ def test_dropped_connection_is_a_transport_error(
     with pytest.raises(httpx2.TransportError):
         send(client, project)
     assert client.get("/_mock/messages", params={"projectId": project["projectId"]}).json() == {
-        "messages": []
+        "messages": [],
+        "nextCursor": None,
     }
     [logged] = rejected(client, project)
     assert logged["status"] is None

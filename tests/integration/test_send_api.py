@@ -208,4 +208,4 @@ def test_project_without_default_project(make_server: Callable[..., LiveServer])
             "/api/v2/message", auth=DEFAULT_AUTH, json={"to": "+447515650839", "body": "x"}
         )
         assert response.status_code == 401
-        assert c.get("/_mock/projects").json() == {"projects": []}
+        assert c.get("/_mock/projects").json() == {"projects": [], "nextCursor": None}

@@ -438,3 +438,25 @@ def test_layout_fits_and_screenshots(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"inbox-{width}.png"))
         page.screenshot(path=str(ARTIFACTS / f"inbox-{width}-full.png"), full_page=True)
+
+
+def test_inbox_loads_the_newest_page_and_older_ones_on_demand(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """The inbox shows the newest 100 messages; "Load older" brings the rest, live ones too."""
+    sids = [send(client, project, f"number {i}") for i in range(130)]
+    open_inbox(page, server.url)
+    page.select_option("#project-filter", project["projectId"])
+    rows = page.locator("#messages > li")
+    expect(rows).to_have_count(100)
+    expect(rows.first).to_have_attribute("data-sid", sids[-1])  # newest first
+    expect(rows.last).to_have_attribute("data-sid", sids[30])
+    older = page.get_by_role("button", name="Load older messages")
+    expect(older).to_be_visible()
+    older.click()
+    expect(rows).to_have_count(130)
+    expect(rows.last).to_have_attribute("data-sid", sids[0])
+    expect(older).to_be_hidden()
+    live = send(client, project, "and one more")
+    expect(rows).to_have_count(131)
+    expect(rows.first).to_have_attribute("data-sid", live)
