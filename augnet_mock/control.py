@@ -7,6 +7,8 @@ wrapped in an object (`{"messages": [...]}`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -18,7 +20,7 @@ from starlette.routing import Route
 from ._version import __version__
 from .clock import iso
 from .errors import ApiError
-from .httpio import read_json, runtime
+from .httpio import read_json, runtime, server_transport
 from .models import STATUSES
 from .paging import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, decode_cursor, encode_cursor
 from .scenarios import MAGIC_NUMBERS, MAGIC_RANGE, parse_rule
@@ -35,6 +37,11 @@ SSE_KEEPALIVE = 15.0  # seconds between comment lines, so proxies keep the strea
 # a quiet spell still goes out at once.
 SSE_WRITES_PER_SECOND = 1_000
 SSE_MAX_PAUSE = 1.0  # seconds: the longest a busy stream waits between writes
+# Bytes a stream's connection may hold unsent, in the kernel and in the transport. A
+# client that stops reading then blocks its stream after ~100 KB instead of taking
+# megabytes of writes (Linux grows a loopback send buffer to 4 MB) while the API waits.
+SSE_SEND_BUFFER = 32 * 1024
+SSE_WRITE_BUFFER = 32 * 1024
 LATEST_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z, the last second datetime can show
 
 
@@ -315,11 +322,23 @@ async def advance_clock(request: Request) -> Response:
 # -- events -----------------------------------------------------------------------
 
 
+def _keep_unsent_small(request: Request) -> None:
+    transport = server_transport(request)
+    if transport is None:
+        return
+    transport.set_write_buffer_limits(high=SSE_WRITE_BUFFER)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SSE_SEND_BUFFER)
+
+
 async def events(request: Request) -> Response:
     """Everything that happens, as Server-Sent Events (events.py says how a reader
     that falls behind is told what it missed)."""
     bus = runtime(request).events
     project_id = request.query_params.get("projectId") or None
+    _keep_unsent_small(request)
 
     async def stream() -> AsyncIterator[bytes]:
         with bus.subscribe(project_id) as sub:

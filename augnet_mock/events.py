@@ -159,7 +159,11 @@ class EventBus:
         frames: list[bytes] = []
         oldest = max(1, last - self.backlog + 1)
         if sub.next_id < oldest:  # events it never read were overwritten
-            held = sum(1 for _ in self._entries_for(sub, oldest, last))
+            held = (
+                last - oldest + 1  # every held event is for an unfiltered reader
+                if sub.project_id is None
+                else sum(1 for _ in self._entries_for(sub, oldest, last))
+            )
             missed = self._published_for(sub.project_id) - sub.matched - held
             frames.append(missed_frame(missed))
             sub.matched += missed

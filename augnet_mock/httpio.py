@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -28,6 +28,17 @@ def runtime(request: Request) -> Runtime:
     # ASGI clients, which may not run the lifespan, reach the same runtime.
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def server_transport(request: Request) -> asyncio.Transport | None:
+    """The connection's transport under uvicorn, reached through the bound `receive`
+    (ASGI has no such thing); None elsewhere, e.g. with in-process clients. uvloop's
+    transports have asyncio's methods without subclassing it, hence the duck typing."""
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "set_write_buffer_limits"):
+        return None
+    return cast(asyncio.Transport, transport)
 
 
 def is_json(content_type: str | None) -> bool:
