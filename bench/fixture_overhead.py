@@ -10,8 +10,14 @@
 2. Start-up of the session server: `LiveServer(...).start()` until it accepts.
 3. In-process sends per second: sequential POST /api/v2/message through
    `AugnetMock.transport()`, no socket, with the fixture's default settings.
+4. Per-test cost of a manual-clock test (`@pytest.mark.augnet(clock="manual")`, which
+   needs a server of its own; the plugin keeps one for all such tests), median.
+5. A send-and-wait-for-delivered test, in-process and against an external
+   `augnet-mock serve` with its default 0.2 s / 0.5 s delays (the plugin gives each
+   test's project the short ones), median per test of each.
 
-Targets: overhead < 2 ms (median), start < 500 ms, >= 2,000 in-process sends/s.
+Targets: overhead < 2 ms (median), start < 500 ms, >= 2,000 in-process sends/s,
+manual-clock test < 20 ms, external send-and-wait at most 2x in-process.
 Prints the figures and PASS/FAIL; exits 1 if any target is missed.
 """
 
@@ -21,11 +27,11 @@ import argparse
 import asyncio
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 
@@ -40,6 +46,8 @@ from augnet_mock.handle import fast_settings  # noqa: E402
 OVERHEAD_TARGET_MS = 2.0
 START_TARGET_MS = 500.0
 SENDS_TARGET = 2000.0
+MANUAL_TARGET_MS = 20.0  # the issue's bound for a manual-clock or seeded test's own server
+EXTERNAL_RATIO_TARGET = 2.0  # "about as fast against the container as in-process"
 
 CONFTEST = """
 import json, os
@@ -55,26 +63,41 @@ def pytest_sessionfinish(session):
 """
 
 
-def fixture_overhead(tests: int) -> tuple[float, float, float]:
-    """(overhead ms, median with augnet ms, median without ms)."""
+TESTS = """
+import httpx2
+import pytest
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_with_augnet(augnet, n):
+    pass
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_plain(n):
+    pass
+
+@pytest.mark.augnet(clock="manual")
+@pytest.mark.parametrize("n", range({tests}))
+def test_manual_clock(augnet, n):
+    pass
+
+@pytest.fixture(scope="session")
+def client():
+    with httpx2.Client() as client:
+        yield client
+
+@pytest.mark.parametrize("n", range({waits}))
+def test_send_and_wait(augnet, client, n):
+    client.post(augnet.send_url, auth=augnet.auth, json={{"to": "+447700900123", "body": "hi"}})
+    augnet.wait_for_message(status="delivered")
+"""
+
+
+def run_tests(tests: int, waits: int, *extra: str) -> dict[str, list[float]]:
+    """Per-test times (s) of each kind of test in TESTS, from one pytest subprocess."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "conftest.py").write_text(CONFTEST)
-        (root / "test_bench.py").write_text(
-            textwrap.dedent(
-                f"""
-                import pytest
-
-                @pytest.mark.parametrize("n", range({tests}))
-                def test_with_augnet(augnet, n):
-                    pass
-
-                @pytest.mark.parametrize("n", range({tests}))
-                def test_plain(n):
-                    pass
-                """
-            )
-        )
+        (root / "test_bench.py").write_text(TESTS.format(tests=tests, waits=waits))
         out = root / "times.json"
         env = os.environ | {
             "BENCH_OUT": str(out),
@@ -83,7 +106,7 @@ def fixture_overhead(tests: int) -> tuple[float, float, float]:
         env.pop("AUGNET_MOCK_URL", None)
         args = ["-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:faker", "-q"]
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", *args, str(root)],
+            [sys.executable, "-m", "pytest", *args, *extra, str(root)],
             cwd=root,
             env=env,
             capture_output=True,
@@ -93,12 +116,47 @@ def fixture_overhead(tests: int) -> tuple[float, float, float]:
         )
         if done.returncode != 0:
             raise SystemExit(f"the benchmark's pytest run failed:\n{done.stdout}\n{done.stderr}")
-        times = json.loads(out.read_text())
-    with_augnet = [t for k, t in times.items() if "test_with_augnet[" in k]
-    plain = [t for k, t in times.items() if "test_plain[" in k]
-    with_median = statistics.median(with_augnet[1:]) * 1000
-    plain_median = statistics.median(plain) * 1000
-    return with_median - plain_median, with_median, plain_median
+        times: dict[str, float] = json.loads(out.read_text())
+    kinds: dict[str, list[float]] = {}
+    for nodeid, seconds in times.items():  # in run order
+        kind = nodeid.split("::", 1)[1].split("[", 1)[0]
+        kinds.setdefault(kind, []).append(seconds)
+    return kinds
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1000
+
+
+def external_send_and_wait(waits: int) -> float:
+    """Median ms of test_send_and_wait against `augnet-mock serve` with default delays."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = os.environ | {"PYTHONPATH": str(REPO), "AUGNET_MOCK_ACCESS_LOG": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "augnet_mock", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:  # bounded by the deadline
+            try:
+                if httpx2.get(f"{url}/_mock/health", timeout=1).status_code == 200:
+                    break
+            except httpx2.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("augnet-mock serve did not start")
+            time.sleep(0.05)
+        kinds = run_tests(0, waits, f"--augnet-url={url}", "-k", "send_and_wait")
+    finally:
+        server.terminate()
+        server.wait(10)
+    return median_ms(kinds["test_send_and_wait"][1:])
 
 
 def server_start(runs: int = 7) -> tuple[float, float]:
@@ -150,10 +208,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tests", type=int, default=300, help="tests of each kind (300)")
     parser.add_argument("--sends", type=int, default=3000, help="in-process sends (3000)")
+    parser.add_argument("--waits", type=int, default=50, help="send-and-wait tests (50)")
     args = parser.parse_args()
 
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}, cpus: {os.cpu_count()}")
-    overhead, with_ms, plain_ms = fixture_overhead(args.tests)
+    kinds = run_tests(args.tests, args.waits)
+    # The first test of a kind starts its server: that cost is (2), not per-test.
+    with_ms = median_ms(kinds["test_with_augnet"][1:])
+    plain_ms = median_ms(kinds["test_plain"])
+    overhead = with_ms - plain_ms
+    manual_ms = median_ms(kinds["test_manual_clock"][1:])
+    waited_ms = median_ms(kinds["test_send_and_wait"][1:])
+    external_ms = external_send_and_wait(args.waits)
     start_ms, first_ms = server_start()
     rate, caller_us, server_us = in_process_sends(args.sends)
 
@@ -173,6 +239,17 @@ def main() -> int:
             f"in-process sends ({args.sends} sequential): {rate:,.0f}/s",
             f">= {SENDS_TARGET:,.0f}/s",
             rate >= SENDS_TARGET,
+        ),
+        (
+            f"manual-clock test (median of {args.tests}): {manual_ms:.2f} ms",
+            f"< {MANUAL_TARGET_MS:g} ms",
+            manual_ms < MANUAL_TARGET_MS,
+        ),
+        (
+            f"send + wait for delivered (median of {args.waits}): external {external_ms:.1f} ms,"
+            f" in-process {waited_ms:.1f} ms",
+            f"<= {EXTERNAL_RATIO_TARGET:g}x",
+            external_ms <= EXTERNAL_RATIO_TARGET * waited_ms,
         ),
     ]
     for text, target, ok in results:

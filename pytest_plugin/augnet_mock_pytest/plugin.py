@@ -13,6 +13,11 @@ Fixtures (all overridable):
 Marker:
     @pytest.mark.augnet(clock="manual", seed=7, scenarios=[...], strict_callbacks=True,
                         settings={"callback_attempts": 2})
+
+A marker's clock, seed or server settings need a server started with them; the plugin
+keeps such servers for later tests with equal settings (reset between tests). Its
+`send_delay` / `delivery_delay` go to the test's project instead, as do the in-thread
+server's short delays when the tests drive an external server.
 """
 
 from __future__ import annotations
@@ -38,8 +43,17 @@ MARKER_OPTIONS = ("clock", "seed", "scenarios", "strict_callbacks", "settings")
 MARKER_HELP = (
     "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None): "
     "configure the augnet-mock fixture for this test; clock, seed and settings give the "
-    "test a dedicated server started with them"
+    "test a server started with them (kept for later tests with the same ones)"
 )
+
+
+# Distinct marker settings whose servers are kept for later tests; past this the least
+# recently used one stops. Each is a thread with an event loop, and a suite rarely uses more
+# than a few combinations (a manual clock, a seed or two).
+MAX_POOLED_SERVERS = 8
+# Marker `settings` that are also project fields: the test's own project takes them, so
+# they need no server of their own, and work against an external server too.
+PROJECT_SETTINGS = {"send_delay": "sendDelay", "delivery_delay": "deliveryDelay"}
 
 
 @dataclass
@@ -49,6 +63,10 @@ class _Resources:
     servers: list[LiveServer] = field(default_factory=list)
     clients: dict[str, httpx2.Client] = field(default_factory=dict)
     token: str | None = None  # the external server's admin token
+    # Servers started for a marker's clock, seed or settings, least recently used first:
+    # the next test that asks for equal settings gets one back, reset, in well under a
+    # millisecond, where starting and stopping one costs ~7 ms + ~190 ms (uvicorn's exit).
+    pool: list[LiveServer] = field(default_factory=list)
 
     def client(self, target: str | LiveServer) -> httpx2.Client:
         # One control client per server, shared by every test's handle. An in-thread
@@ -72,13 +90,31 @@ class _Options:
     settings: dict[str, Any] = field(default_factory=dict)
 
     def server_overrides(self, base: Settings) -> dict[str, Any]:
-        """Settings this test needs that the session server does not have."""
-        wanted = dict(self.settings)
+        """Settings this test needs that the session server does not have (the project's
+        own delays are not among them: see project_fields)."""
+        wanted = {k: v for k, v in self.settings.items() if k not in PROJECT_SETTINGS}
         if self.clock is not None:
             wanted["clock"] = self.clock
         if self.seed is not None:
             wanted["seed"] = self.seed
         return {k: v for k, v in wanted.items() if getattr(base, k, object()) != v}
+
+    def project_fields(self) -> dict[str, Any]:
+        """The marker's `send_delay` / `delivery_delay`, as fields of the test's project."""
+        return {PROJECT_SETTINGS[k]: v for k, v in self.settings.items() if k in PROJECT_SETTINGS}
+
+
+def _project_body(
+    config: dict[str, Any], options: _Options, base: Settings, *, external: bool
+) -> dict[str, Any]:
+    """The test's project: `augnet_project_config`, then the marker's delays. On an external
+    server it also gets the in-thread server's short delays unless one of those set them:
+    the server's own (0.2 s, 0.5 s by default) would make a suite twice as slow there."""
+    body = dict(config)
+    if external:
+        body.setdefault("sendDelay", base.send_delay)
+        body.setdefault("deliveryDelay", base.delivery_delay)
+    return body | options.project_fields()
 
 
 def _options(node: pytest.Item) -> _Options:
@@ -118,14 +154,35 @@ def _start_server(config: pytest.Config, settings: Settings) -> LiveServer:
     return server
 
 
+def _pooled_server(config: pytest.Config, settings: Settings) -> LiveServer:
+    """A running server with exactly these settings, as fresh as a new one: taken from the
+    pool and reset (projects, rules, clock jobs, seed), or started."""
+    pool = config.stash[_RESOURCES].pool
+    for server in pool:
+        if server.runtime.settings == settings:
+            pool.remove(server)
+            pool.append(server)
+            client = config.stash[_RESOURCES].client(server)
+            response = client.post(f"{server.url}/_mock/reset")
+            if response.status_code != 200:
+                raise AugnetError(f"POST /_mock/reset -> {response.status_code}: {response.text}")
+            return server
+    if len(pool) >= MAX_POOLED_SERVERS:
+        _stop_server(config, pool.pop(0))
+    server = _start_server(config, settings)
+    pool.append(server)
+    return server
+
+
 def _stop_server(config: pytest.Config, server: LiveServer) -> None:
     resources = config.stash[_RESOURCES]
     client = resources.clients.pop(server.url, None)
     if client is not None:
         client.close()
     server.stop()
-    if server in resources.servers:
-        resources.servers.remove(server)
+    for started in (resources.servers, resources.pool):
+        if server in started:
+            started.remove(server)
 
 
 # -- hooks ------------------------------------------------------------------------
@@ -165,6 +222,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     for server in resources.servers:
         server.stop()
     resources.servers.clear()
+    resources.pool.clear()
     for client in resources.clients.values():
         client.close()
     resources.clients.clear()
@@ -222,40 +280,39 @@ def augnet(
     config = request.config
     options = _options(request.node)
     overrides = options.server_overrides(augnet_settings)
-    dedicated: LiveServer | None = None
     target: str | LiveServer
     if augnet_url:
         _skip_unless_external_fits(config, augnet_url, options, overrides)
         target = augnet_url
     elif overrides:
-        # A clock or seed is server-wide: this test gets a server of its own.
+        # A clock or seed is server-wide: this test gets a server of its own, shared only
+        # with later tests that ask for the same settings, and reset between them.
         settings = _attempt(
             "@pytest.mark.augnet(settings=...)",
             lambda: dataclasses.replace(augnet_settings, **overrides),
         )
-        target = dedicated = _start_server(config, settings)
+        target = _attempt("", partial(_pooled_server, config, settings))
     else:
         target = request.getfixturevalue("augnet_server")
+    project = _project_body(
+        augnet_project_config, options, augnet_settings, external=bool(augnet_url)
+    )
+    handle = _attempt(
+        "",
+        lambda: AugnetMock.create(
+            target,
+            project,
+            client=config.stash[_RESOURCES].client(target),
+            strict_callbacks=options.strict_callbacks,
+        ),
+    )
     try:
-        handle = _attempt(
-            "",
-            lambda: AugnetMock.create(
-                target,
-                augnet_project_config,
-                client=config.stash[_RESOURCES].client(target),
-                strict_callbacks=options.strict_callbacks,
-            ),
-        )
-        try:
-            for spec in options.scenarios:
-                _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
-            yield handle
-            _attempt("", handle.check)
-        finally:
-            handle.close()
+        for spec in options.scenarios:
+            _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
+        yield handle
+        _attempt("", handle.check)
     finally:
-        if dedicated is not None:
-            _stop_server(config, dedicated)
+        handle.close()
 
 
 def _attempt(context: str, action: Callable[[], T]) -> T:
