@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from .clock import iso
 from .segmentation import segment
@@ -20,6 +20,10 @@ DEFAULT_SIGNING_KEY = "augnet-mock-signing-key"  # documented in the README
 DEFAULT_FALLBACK_SENDER = "+441743581416"  # the From of the provider's callback example
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
+# Where a send came in, recorded on its message as `api`: the REST API, the web inbox,
+# its demo traffic, SMPP, or a batch.
+Source = Literal["rest", "inbox", "demo", "smpp", "batch"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 STATUSES = ("queued", "sent", *FINAL_STATUSES)
 
 
@@ -133,6 +137,7 @@ class Message(NamedTuple):
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    api: Source = "rest"
     timeline: tuple[Step, ...] = ()
 
     @property
@@ -159,6 +164,7 @@ class Message(NamedTuple):
             "timeline": [_step_json(step) for step in self.timeline],
             "scenario": self.scenario,
             "batchId": self.batch_id,
+            "api": self.api,
             "createdAt": self.created_at,
         }
         if callbacks is not None:

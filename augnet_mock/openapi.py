@@ -25,6 +25,7 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    SOURCES,
     STATUSES,
 )
 from .paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
@@ -426,6 +427,11 @@ def schemas() -> dict[str, Schema]:
                     "description": "the name or id of the scenario rule that fired",
                 },
                 "batchId": nullable(STRING),
+                "api": {
+                    "type": "string",
+                    "enum": list(SOURCES),
+                    "description": "where the send came from (mock extension)",
+                },
                 "createdAt": TIMESTAMP,
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
             }

@@ -128,6 +128,8 @@ class Store:
         max_messages: int = DEFAULT_MAX_MESSAGES,
         max_rejected: int = DEFAULT_MAX_REJECTED,
         max_rules: int = DEFAULT_MAX_RULES,
+        builtin_rules: Iterable[Rule] = (),
+        chaos_rules: Iterable[Rule] = (),
     ) -> None:
         self.max_messages = max_messages
         self.max_rejected = max_rejected
@@ -140,7 +142,13 @@ class Store:
         self._attempts: dict[str, Row] = {}  # by attempt id (`_attempt_row`)
         self._callbacks: dict[str, tuple[str, ...]] = {}  # attempt ids, by message sid
         self._rejected: OrderedDict[int, RejectedRequest] = OrderedDict()  # by position
-        self._rules: list[Rule] = []
+        self._rules: list[Rule] = []  # the user's and the config file's, first match first
+        # The mock's own rules, checked after those: the magic numbers, each matching one
+        # `to` exactly, so looked up by it rather than scanned on every send; then chaos
+        # (match-all, drawn from the RNG). They live as long as the store; resets zero
+        # their hit counts.
+        self._magic = {r.match["to"].pattern: r for r in builtin_rules}
+        self._chaos = list(chaos_rules)
         # Told the sids of messages the store let go of (evicted, cleared, deleted with
         # their project), after the lock is released: the runtime wires the dispatcher's
         # `forget` here, so a gone message's pending callbacks go with it.
@@ -449,15 +457,16 @@ class Store:
             self._rule_positions = {}
             return count
 
-    def fire_rule(
-        self, send: SendContext, rng: random.Random, fallbacks: Iterable[Rule] = ()
-    ) -> Rule | None:
-        """Pick the first matching rule (user rules, then `fallbacks`) and count the hit.
+    def fire_rule(self, send: SendContext, rng: random.Random) -> Rule | None:
+        """Pick the first matching rule (user rules, then the magic number for `to`, then
+        chaos) and count the hit.
 
         Matching and counting happen under one lock so a `times` limit is exact
         even when sends race.
         """
         with self._lock:
+            magic = self._magic.get(send.to) if send.to is not None else None
+            fallbacks = [magic, *self._chaos] if magic is not None else self._chaos
             rule = choose([*self._rules, *fallbacks], send, rng)
             if rule is None:
                 return None
@@ -482,4 +491,6 @@ class Store:
             self._message_order.clear()
             self._attempt_order.clear()
             self._rules = list(rules)
+            for rule in [*self._magic.values(), *self._chaos]:
+                rule.hits = 0
             self._rule_positions = {r.id: self._small_order.next_position() for r in self._rules}
