@@ -25,6 +25,8 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    SMPP_PASSWORD_MAX,
+    SMPP_SYSTEM_ID_MAX,
     SOURCES,
     STATUSES,
 )
@@ -38,7 +40,6 @@ from .scenarios import (
     MAX_RETRY_AFTER,
     MAX_TIMES,
 )
-from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
 from .validation import (
     MAX_ALPHANUMERIC_SENDER,
     MAX_DELAY,
