@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .loopback import parse_alias
+from .models import parse_project
 from .scenarios import parse_rule
-from .settings import Settings, parse_project
+from .settings import Settings
 from .validation import MAX_DELAY, FieldError, integer, number, shown, type_name
 
 ENV_PREFIX = "AUGNET_MOCK_"

@@ -21,10 +21,9 @@ from ._version import __version__
 from .clock import iso
 from .errors import ApiError
 from .httpio import read_json, runtime, server_transport
-from .models import STATUSES
+from .models import PROJECT_KEYS, STATUSES, parse_project
 from .paging import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, decode_cursor, encode_cursor
 from .scenarios import MAGIC_NUMBERS, MAGIC_RANGE, parse_rule
-from .settings import PROJECT_KEYS, parse_project
 from .store import MessageFilter
 from .validation import number, type_name
 

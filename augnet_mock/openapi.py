@@ -25,6 +25,9 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    SMPP_PASSWORD_MAX,
+    SMPP_SYSTEM_ID_MAX,
+    SOURCES,
     STATUSES,
 )
 from .paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
@@ -37,7 +40,6 @@ from .scenarios import (
     MAX_RETRY_AFTER,
     MAX_TIMES,
 )
-from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
 from .validation import (
     MAX_ALPHANUMERIC_SENDER,
     MAX_DELAY,
@@ -426,6 +428,11 @@ def schemas() -> dict[str, Schema]:
                     "description": "the name or id of the scenario rule that fired",
                 },
                 "batchId": nullable(STRING),
+                "api": {
+                    "type": "string",
+                    "enum": list(SOURCES),
+                    "description": "where the send came from (mock extension)",
+                },
                 "createdAt": TIMESTAMP,
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
             }

@@ -1,51 +1,15 @@
-"""Server settings, and building projects from their JSON/TOML form.
+"""Server settings: `Settings` is immutable and holds everything the app factory needs.
 
-`Settings` is immutable and holds everything the app factory needs. Projects are
-parsed by one function whether they come from the control API or the config
-file, so both report bad fields the same way.
+Projects given in the config file are parsed next to `Project` (`models.parse_project`).
 """
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import ClockMode
-from .models import (
-    DEFAULT_API_KEY,
-    DEFAULT_FALLBACK_SENDER,
-    DEFAULT_PROJECT_ID,
-    DEFAULT_SIGNING_KEY,
-    Project,
-)
-from .validation import (
-    MAX_DELAY,
-    FieldError,
-    number,
-    optional_url,
-    require_string,
-    safe_id,
-    sender,
-    string_list,
-    type_name,
-)
-
-PROJECT_KEYS = (
-    "projectId",
-    "apiKey",
-    "signingKey",
-    "senders",
-    "fallbackSender",
-    "webhookUrl",
-    "inboundWebhookUrl",
-    "smpp",
-    "sendDelay",
-    "deliveryDelay",
-)
-SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
-SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
+from .models import DEFAULT_PROJECT_ID, Project, copy_project, default_project
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,76 +61,3 @@ class Settings:
         if self.default_project and not any(p.project_id == DEFAULT_PROJECT_ID for p in extra):
             extra.insert(0, default_project())
         return extra
-
-
-def default_project() -> Project:
-    return Project(
-        project_id=DEFAULT_PROJECT_ID,
-        api_key=DEFAULT_API_KEY,
-        signing_key=DEFAULT_SIGNING_KEY,
-        senders=(),
-        fallback_sender=DEFAULT_FALLBACK_SENDER,
-        smpp_system_id="augnet",
-        smpp_password="augnet",
-    )
-
-
-def copy_project(p: Project) -> Project:
-    return Project(**{name: getattr(p, name) for name in Project.__slots__})
-
-
-def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Project:
-    """A project from its camelCase JSON form; what is left out is generated."""
-    p = (lambda key: f"{path}.{key}") if path else (lambda key: key)
-    if not isinstance(value, dict):
-        raise FieldError(path or "project", f"must be an object, got {type_name(value)}")
-    for key in value:
-        if key not in PROJECT_KEYS:
-            raise FieldError(p(key), f"unknown key; expected one of {', '.join(PROJECT_KEYS)}")
-
-    project_id = value.get("projectId")
-    project_id = str(uuid.uuid4()) if project_id is None else safe_id(p("projectId"), project_id)
-    api_key = value.get("apiKey")
-    api_key = secrets.token_urlsafe(24) if api_key is None else require_string(p("apiKey"), api_key)
-    if not api_key:
-        raise FieldError(p("apiKey"), "must not be empty")
-    signing_key = value.get("signingKey", secrets.token_urlsafe(24))
-    if signing_key is not None:
-        signing_key = require_string(p("signingKey"), signing_key) or None
-    senders = tuple(
-        sender(p(f"senders[{i}]"), s)
-        for i, s in enumerate(string_list(p("senders"), value.get("senders", [])))
-    )
-    fallback = sender(p("fallbackSender"), value.get("fallbackSender", DEFAULT_FALLBACK_SENDER))
-
-    smpp = value.get("smpp", {})
-    if not isinstance(smpp, dict):
-        raise FieldError(p("smpp"), f"must be an object, got {type_name(smpp)}")
-    for key in smpp:
-        if key not in ("systemId", "password"):
-            raise FieldError(p(f"smpp.{key}"), "unknown key; expected systemId or password")
-    system_id = require_string(p("smpp.systemId"), smpp.get("systemId", "p" + secrets.token_hex(7)))
-    password = require_string(p("smpp.password"), smpp.get("password", secrets.token_hex(4)))
-    if not 1 <= len(system_id) <= SMPP_SYSTEM_ID_MAX:
-        raise FieldError(p("smpp.systemId"), f"must be 1 to {SMPP_SYSTEM_ID_MAX} characters")
-    if not 1 <= len(password) <= SMPP_PASSWORD_MAX:
-        raise FieldError(p("smpp.password"), f"must be 1 to {SMPP_PASSWORD_MAX} characters")
-
-    def delay(key: str) -> float | None:
-        raw = value.get(key)
-        return None if raw is None else number(p(key), raw, maximum=MAX_DELAY)
-
-    return Project(
-        project_id=project_id,
-        api_key=api_key,
-        signing_key=signing_key,
-        senders=senders,
-        fallback_sender=fallback,
-        webhook_url=optional_url(p("webhookUrl"), value.get("webhookUrl")),
-        inbound_webhook_url=optional_url(p("inboundWebhookUrl"), value.get("inboundWebhookUrl")),
-        smpp_system_id=system_id,
-        smpp_password=password,
-        send_delay=delay("sendDelay"),
-        delivery_delay=delay("deliveryDelay"),
-        created_at=created_at,
-    )

@@ -14,76 +14,18 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from . import rows
 from .models import CallbackAttempt, Message, Project, RejectedRequest
 from .paging import Order, Page, Paging, collect, every, small_walk
+from .rows import Row
 from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
 DEFAULT_MAX_REJECTED = 1_000
 DEFAULT_MAX_RULES = 1_000
-
-# A stored message is one flat tuple: its position (paging.Order), the Message fields
-# before `timeline`, then each step's (status, epoch, error code) as three more
-# fields. Nothing nested, so CPython's collector untracks it at its first young
-# collection. (It untracks nested tuples one level per collection, and a stored
-# message outlives the young generations: nested, it would stay tracked and lengthen
-# every full collection, which showed up as tail latency.)
-Row = tuple[Any, ...]
-_HEAD = 1 + Message._fields.index("timeline")  # the position, then the fields
-_FIELD = {name: 1 + i for i, name in enumerate(Message._fields)}
-_STATUS, _ERROR_CODE = _FIELD["status"], _FIELD["error_code"]
-_PROJECT, _TO, _FROM = _FIELD["project_id"], _FIELD["to"], _FIELD["from_"]
-_BATCH, _CREATED = _FIELD["batch_id"], _FIELD["created_epoch"]
-
-
-def _row(position: int, message: Message) -> Row:
-    steps = (field for step in message.timeline for field in step)
-    return (position, *message[: _HEAD - 1], *steps)
-
-
-def _message(row: Row) -> Message:
-    steps = row[_HEAD:]
-    timeline = tuple(zip(steps[0::3], steps[1::3], steps[2::3], strict=True))
-    return Message._make((*row[1:_HEAD], timeline))
-
-
-def _row_matches(flt: MessageFilter, row: Row) -> bool:
-    """`flt.matches` on a stored row, without building the Message (pages scan many)."""
-    return (
-        (flt.project_id is None or row[_PROJECT] == flt.project_id)
-        and (flt.to is None or row[_TO] == flt.to)
-        and (flt.from_ is None or row[_FROM] == flt.from_)
-        and (flt.status is None or row[_STATUS] == flt.status)
-        and (flt.batch_id is None or row[_BATCH] == flt.batch_id)
-        and (flt.since is None or row[_CREATED] >= flt.since)
-    )
-
-
-# Callback attempts are kept flat the same way: the position, every field but the
-# headers, then each header's name and value. A message's attempts are a tuple of
-# attempt ids.
-_ATTEMPT_FIELDS = tuple(f.name for f in fields(CallbackAttempt) if f.name != "request_headers")
-_ATTEMPT_HEAD = 1 + len(_ATTEMPT_FIELDS)
-_ATTEMPT_SID, _ATTEMPT_PROJECT, _ATTEMPT_STATUS = (
-    1 + _ATTEMPT_FIELDS.index(name) for name in ("sid", "project_id", "status")
-)
-
-
-def _attempt_row(position: int, attempt: CallbackAttempt) -> Row:
-    head = (getattr(attempt, name) for name in _ATTEMPT_FIELDS)
-    headers = (part for header in attempt.request_headers.items() for part in header)
-    return (position, *head, *headers)
-
-
-def _attempt(row: Row) -> CallbackAttempt:
-    headers = row[_ATTEMPT_HEAD:]
-    return CallbackAttempt(
-        **dict(zip(_ATTEMPT_FIELDS, row[1:_ATTEMPT_HEAD], strict=True)),
-        request_headers=dict(zip(headers[0::2], headers[1::2], strict=True)),
-    )
 
 
 class Conflict(ValueError):
@@ -110,6 +52,12 @@ class MessageFilter:
     batch_id: str | None = None
     since: float | None = None  # epoch seconds, inclusive
 
+    def matches_row(self, row: Row) -> bool:
+        """`matches` on a stored row, without building the Message (pages scan many)."""
+        return rows.message_matches(
+            row, self.project_id, self.to, self.from_, self.status, self.batch_id, self.since
+        )
+
     def matches(self, m: Message) -> bool:
         return (
             (self.project_id is None or m.project_id == self.project_id)
@@ -128,19 +76,27 @@ class Store:
         max_messages: int = DEFAULT_MAX_MESSAGES,
         max_rejected: int = DEFAULT_MAX_REJECTED,
         max_rules: int = DEFAULT_MAX_RULES,
+        builtin_rules: Iterable[Rule] = (),
+        chaos_rules: Iterable[Rule] = (),
     ) -> None:
         self.max_messages = max_messages
         self.max_rejected = max_rejected
         self.max_rules = max_rules
         self._lock = threading.RLock()
         self._projects: dict[str, Project] = {}
-        # Flat rows (`_row`), not Message objects: the collector untracks an exact
+        # Flat rows (rows.py), not Message objects: the collector untracks an exact
         # tuple of atoms, never a subclass. `_view` turns a row back into a Message.
         self._messages: OrderedDict[str, Row] = OrderedDict()
-        self._attempts: dict[str, Row] = {}  # by attempt id (`_attempt_row`)
+        self._attempts: dict[str, Row] = {}  # by attempt id (rows.attempt_row)
         self._callbacks: dict[str, tuple[str, ...]] = {}  # attempt ids, by message sid
         self._rejected: OrderedDict[int, RejectedRequest] = OrderedDict()  # by position
-        self._rules: list[Rule] = []
+        self._rules: list[Rule] = []  # the user's and the config file's, first match first
+        # The mock's own rules, checked after those: the magic numbers, each matching one
+        # `to` exactly, so looked up by it rather than scanned on every send; then chaos
+        # (match-all, drawn from the RNG). They live as long as the store; resets zero
+        # their hit counts.
+        self._magic = {r.match["to"].pattern: r for r in builtin_rules}
+        self._chaos = list(chaos_rules)
         # Told the sids of messages the store let go of (evicted, cleared, deleted with
         # their project), after the lock is released: the runtime wires the dispatcher's
         # `forget` here, so a gone message's pending callbacks go with it.
@@ -213,7 +169,7 @@ class Store:
                 del self._messages[message.sid]
                 self._message_order.dropped(1, self._message_alive)
             position = self._message_order.add(message.sid)
-            self._messages[message.sid] = _row(position, message)
+            self._messages[message.sid] = rows.message_row(position, message)
             evicted: list[str] = []
             while len(self._messages) > self.max_messages:
                 sid, _ = self._messages.popitem(last=False)
@@ -249,7 +205,7 @@ class Store:
         """One page of matching messages, in the order they were stored."""
 
         def keep(row: Row | None) -> bool:
-            return row is not None and _row_matches(flt, row)
+            return row is not None and flt.matches_row(row)
 
         with self._lock:
             return collect(self._walk_messages(paging), keep, self._message_json, paging)
@@ -259,16 +215,15 @@ class Store:
         messages = self._messages
         for position, sid in self._message_order.walk(paging):
             row = messages.get(sid)
-            yield position, (row if row is not None and row[0] == position else None)
+            yield position, rows.still_at(row, position)
 
     def _message_json(self, row: Row | None) -> dict[str, Any]:
         assert row is not None  # `keep` let it through
-        m = _message(row)
+        m = rows.message_of(row)
         return m.to_json(self._attempts_of(m.sid))
 
     def _message_alive(self, sid: str, position: int) -> bool:
-        row = self._messages.get(sid)
-        return row is not None and row[0] == position
+        return rows.still_at(self._messages.get(sid), position) is not None
 
     def message_count(self) -> int:
         with self._lock:
@@ -288,17 +243,11 @@ class Store:
             row = self._messages.get(sid)
             if row is None:
                 return False
-            # Edit the stored row in place of building Message views: this runs
-            # for every lifecycle step of every message.
-            head = list(row[:_HEAD])  # the position stays
-            head[_STATUS] = status
-            if error_code is not None:
-                head[_ERROR_CODE] = error_code
-            self._messages[sid] = (*head, *row[_HEAD:], status, epoch, error_code)
+            self._messages[sid] = rows.with_step(row, status, epoch, error_code)
             return True
 
     def _drop_messages(self, doomed: Callable[[Message], bool]) -> list[str]:
-        sids = [sid for sid, row in self._messages.items() if doomed(_message(row))]
+        sids = [sid for sid, row in self._messages.items() if doomed(rows.message_of(row))]
         for sid in sids:
             del self._messages[sid]
             self._forget_attempts(sid)
@@ -311,10 +260,10 @@ class Store:
 
     def _view(self, sid: str) -> Message | None:
         row = self._messages.get(sid)
-        return None if row is None else _message(row)
+        return None if row is None else rows.message_of(row)
 
     def _attempts_of(self, sid: str) -> list[CallbackAttempt]:
-        return [_attempt(self._attempts[i]) for i in self._callbacks.get(sid, ())]
+        return [rows.attempt_of(self._attempts[i]) for i in self._callbacks.get(sid, ())]
 
     def _forget_attempts(self, sid: str) -> None:
         ids = self._callbacks.pop(sid, ())
@@ -324,8 +273,7 @@ class Store:
             self._attempt_order.dropped(len(ids), self._attempt_alive)
 
     def _attempt_alive(self, attempt_id: str, position: int) -> bool:
-        row = self._attempts.get(attempt_id)
-        return row is not None and row[0] == position
+        return rows.still_at(self._attempts.get(attempt_id), position) is not None
 
     # -- callback attempts ------------------------------------------------------
 
@@ -335,12 +283,12 @@ class Store:
             if attempt.sid in self._messages and attempt.id not in self._attempts:
                 self._callbacks[attempt.sid] = (*self._callbacks.get(attempt.sid, ()), attempt.id)
                 position = self._attempt_order.add(attempt.id)
-                self._attempts[attempt.id] = _attempt_row(position, attempt)
+                self._attempts[attempt.id] = rows.attempt_row(position, attempt)
 
     def attempt(self, attempt_id: str) -> CallbackAttempt | None:
         with self._lock:
             row = self._attempts.get(attempt_id)
-            return None if row is None else _attempt(row)
+            return None if row is None else rows.attempt_of(row)
 
     def attempts(
         self,
@@ -369,21 +317,18 @@ class Store:
         def walk() -> Iterator[tuple[int, Row | None]]:
             attempts = self._attempts
             for position, attempt_id in self._attempt_order.walk(paging):
-                row = attempts.get(attempt_id)
-                yield position, (row if row is not None and row[0] == position else None)
+                yield position, rows.still_at(attempts.get(attempt_id), position)
 
         def keep(row: Row | None) -> bool:
             return (
                 row is not None
-                and (project_id is None or row[_ATTEMPT_PROJECT] == project_id)
-                and (sid is None or row[_ATTEMPT_SID] == sid)
-                and (status is None or row[_ATTEMPT_STATUS] == status)
-                and (ok is None or _attempt(row).ok == ok)
+                and rows.attempt_matches(row, project_id, sid, status)
+                and (ok is None or rows.attempt_of(row).ok == ok)
             )
 
         def render(row: Row | None) -> dict[str, Any]:
             assert row is not None  # `keep` let it through
-            return _attempt(row).to_json()
+            return rows.attempt_of(row).to_json()
 
         with self._lock:
             return collect(walk(), keep, render, paging)
@@ -449,15 +394,16 @@ class Store:
             self._rule_positions = {}
             return count
 
-    def fire_rule(
-        self, send: SendContext, rng: random.Random, fallbacks: Iterable[Rule] = ()
-    ) -> Rule | None:
-        """Pick the first matching rule (user rules, then `fallbacks`) and count the hit.
+    def fire_rule(self, send: SendContext, rng: random.Random) -> Rule | None:
+        """Pick the first matching rule (user rules, then the magic number for `to`, then
+        chaos) and count the hit.
 
         Matching and counting happen under one lock so a `times` limit is exact
         even when sends race.
         """
         with self._lock:
+            magic = self._magic.get(send.to) if send.to is not None else None
+            fallbacks = [magic, *self._chaos] if magic is not None else self._chaos
             rule = choose([*self._rules, *fallbacks], send, rng)
             if rule is None:
                 return None
@@ -482,4 +428,6 @@ class Store:
             self._message_order.clear()
             self._attempt_order.clear()
             self._rules = list(rules)
+            for rule in [*self._magic.values(), *self._chaos]:
+                rule.hits = 0
             self._rule_positions = {r.id: self._small_order.next_position() for r in self._rules}

@@ -267,6 +267,22 @@ def test_latency_range_delays_the_answer_within_bounds(
         assert client.get(f"/_mock/messages/{sid}").json()["scenario"] == "laggy"
 
 
+def test_latency_also_holds_back_a_refusal(
+    client: httpx2.Client, project: Project, add_rule: AddRule
+) -> None:
+    """latency with apiError: the error answer comes only after the latency, and is logged."""
+    add_rule(scoped(project, {"latency": 0.15, "apiError": {"status": 429}}, name="slow-no"))
+    started = time.perf_counter()
+    response = send(client, project)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert elapsed >= 0.15, elapsed
+    [logged] = rejected(client, project)
+    assert logged["error"] == response.json()
+    assert logged["scenario"] == "slow-no"
+
+
 def test_dropped_connection_is_a_transport_error(
     client: httpx2.Client, project: Project, add_rule: AddRule
 ) -> None:

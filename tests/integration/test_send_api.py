@@ -54,6 +54,7 @@ def test_seed_curl_example_succeeds(client: httpx2.Client) -> None:
     assert message["segments"] == 1
     assert message["encoding"] == "GSM-7"
     assert message["timeline"][0]["status"] == "queued"
+    assert message["api"] == "rest"  # the way it came in
 
 
 def test_whitelisted_sender_is_kept(client: httpx2.Client) -> None:

@@ -131,6 +131,7 @@ def test_demo_endpoint_sends_varied_traffic(client: httpx2.Client, project: dict
     assert any(m["encoding"] == "UCS-2" for m in messages)
     assert any(m["encoding"] == "GSM-7" and m["segments"] > 1 for m in messages)
     assert all(sum(m["units"]) > 0 and len(m["units"]) == m["segments"] for m in messages)
+    assert {m["api"] for m in messages} == {"demo"}
 
 
 def test_demo_traffic_obeys_scenarios(client: httpx2.Client, project: dict[str, Any]) -> None:
