@@ -21,8 +21,13 @@ import pytest
 
 from augnet_mock import __version__
 from augnet_mock.cli import banner, main
-from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
-from augnet_mock.settings import Settings, parse_project
+from augnet_mock.models import (
+    DEFAULT_API_KEY,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SIGNING_KEY,
+    parse_project,
+)
+from augnet_mock.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 20.0
