@@ -1,6 +1,6 @@
 """The pytest plugin: fixtures and a marker wired to `augnet_mock.AugnetMock`.
 
-Wiring only; the work is done by `augnet_mock.handle` and `augnet_mock.server`.
+Wiring only; the work is done by `augnet_mock.client` and `augnet_mock.server`.
 Loaded through the `pytest11` entry point, so installing augnet-mock is enough.
 
 Fixtures (all overridable):
@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import httpx2
 import pytest
 
-from augnet_mock.handle import AugnetError, AugnetMock, fast_settings
+from augnet_mock.client import AugnetError, AugnetMock, Connections, fast_settings
 from augnet_mock.server import LiveServer
 from augnet_mock.settings import Settings
 
@@ -61,24 +61,30 @@ class _Resources:
     """What the session started, so pytest_sessionfinish can stop whatever is left."""
 
     servers: list[LiveServer] = field(default_factory=list)
-    clients: dict[str, httpx2.Client] = field(default_factory=dict)
+    connections: dict[str, Connections] = field(default_factory=dict)
     token: str | None = None  # the external server's admin token
     # Servers started for a marker's clock, seed or settings, least recently used first:
     # the next test that asks for equal settings gets one back, reset, in well under a
     # millisecond, where starting and stopping one costs ~7 ms + ~190 ms (uvicorn's exit).
     pool: list[LiveServer] = field(default_factory=list)
 
-    def client(self, target: str | LiveServer) -> httpx2.Client:
-        # One control client per server, shared by every test's handle. An in-thread
-        # server's own token is found by control_client; the given one is the external's.
+    def connect(self, target: str | LiveServer) -> Connections:
+        # One set of clients and transports per server, shared by every test's handle:
+        # built once, so a test pays for no client of its own. An in-thread server's
+        # own token is found by Connections; the given one is the external's.
         url = target if isinstance(target, str) else target.url
-        if url not in self.clients:
+        if url not in self.connections:
             token = self.token if isinstance(target, str) else None
-            self.clients[url] = AugnetMock.control_client(target, token=token)
-        return self.clients[url]
+            self.connections[url] = Connections(target, token=token)
+        return self.connections[url]
+
+    def client(self, target: str | LiveServer) -> httpx2.Client:
+        """The shared control client of `target`."""
+        return self.connect(target).control
 
 
 _RESOURCES = pytest.StashKey[_Resources]()
+_HANDLE = pytest.StashKey[AugnetMock]()  # the handle of the test running, if it has one
 
 
 @dataclass(frozen=True)
@@ -176,9 +182,9 @@ def _pooled_server(config: pytest.Config, settings: Settings) -> LiveServer:
 
 def _stop_server(config: pytest.Config, server: LiveServer) -> None:
     resources = config.stash[_RESOURCES]
-    client = resources.clients.pop(server.url, None)
-    if client is not None:
-        client.close()
+    connections = resources.connections.pop(server.url, None)
+    if connections is not None:
+        connections.close()
     server.stop()
     for started in (resources.servers, resources.pool):
         if server in started:
@@ -223,9 +229,26 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         server.stop()
     resources.servers.clear()
     resources.pool.clear()
-    for client in resources.clients.values():
-        client.close()
-    resources.clients.clear()
+    for connections in resources.connections.values():
+        connections.close()
+    resources.connections.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """strict_callbacks judges the webhook attempts made while the test body ran, as
+    part of the test: a failure is the test's, and retries that run once its receiver
+    is torn down (connection refused) are not counted against it."""
+    handle = item.stash.get(_HANDLE, None)
+    try:
+        result = yield
+    except BaseException:
+        if handle is not None:
+            handle.strict_callbacks = False  # the test failed already; no second report
+        raise
+    if handle is not None:
+        _attempt("", handle.check_callbacks)
+    return result
 
 
 # -- fixtures ---------------------------------------------------------------------
@@ -302,16 +325,19 @@ def augnet(
         lambda: AugnetMock.create(
             target,
             project,
-            client=config.stash[_RESOURCES].client(target),
+            connections=config.stash[_RESOURCES].connect(target),
             strict_callbacks=options.strict_callbacks,
         ),
     )
     try:
         for spec in options.scenarios:
             _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
+        request.node.stash[_HANDLE] = handle
         yield handle
         _attempt("", handle.check)
     finally:
+        if _HANDLE in request.node.stash:
+            del request.node.stash[_HANDLE]
         handle.close()
 
 
