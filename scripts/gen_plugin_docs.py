@@ -97,6 +97,12 @@ PROPERTY_NOTES = {  # properties with no docstring of their own
     "webhook_url": "the project's webhook URL, or None; assign to point callbacks elsewhere",
 }
 EXAMPLES = {
+    "httpx_client": 'augnet.httpx_client.post("/api/v2/message", json=message)',
+    "httpx_async_client": 'await augnet.httpx_async_client.post("/api/v2/message", json=message)',
+    "client": 'augnet.client.post("/api/v2/message", json=message)',
+    "check_callbacks": "augnet.check_callbacks()",
+    "async_client": 'await augnet.async_client.post("/api/v2/message", json=message)',
+    "aio": 'await augnet.aio.wait_for_message(status="delivered")',
     "api_key": "augnet.api_key",
     "assert_not_sent": 'augnet.assert_not_sent(to="+447700900123")',
     "assert_sent": 'augnet.assert_sent(to="+447700900123", body_contains="ABC123", count=1)',
