@@ -15,7 +15,13 @@ import uvicorn
 from ._version import __version__
 from .app import create_app
 from .config import OPTIONS, ConfigError, load_settings
-from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from .models import (
+    DEFAULT_API_KEY,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SIGNING_KEY,
+    DEFAULT_SMPP_PASSWORD,
+    DEFAULT_SMPP_SYSTEM_ID,
+)
 from .settings import Settings
 
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
@@ -53,6 +59,13 @@ def banner(settings: Settings, url: str) -> str:
         lines.append(f"  project_id:  {DEFAULT_PROJECT_ID}")
         lines.append(f"  api_key:     {DEFAULT_API_KEY}")
         lines.append(f"  signing key: {DEFAULT_SIGNING_KEY}")
+    if settings.smpp_port:
+        smpp_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        lines.append(f"  SMPP 3.4:    {smpp_host}:{settings.smpp_port}")
+        if settings.default_project:
+            lines.append(
+                f"  system_id:   {DEFAULT_SMPP_SYSTEM_ID}   password: {DEFAULT_SMPP_PASSWORD}"
+            )
     lines.append(f"  control API: {url}/_mock   OpenAPI: {url}/openapi.json")
     if settings.admin_token:
         lines.append(f"  admin token: needed by /_mock and the inbox; open {url}/?token=<token>")

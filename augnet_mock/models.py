@@ -18,6 +18,9 @@ DEFAULT_PROJECT_ID = "326488d2-f853-4dd6-8610-93f9011ac4e5"
 DEFAULT_API_KEY = "d4uGpkiPxnm8C6yeZEIKSj6AsAcs-W1s"
 DEFAULT_SIGNING_KEY = "augnet-mock-signing-key"  # documented in the README
 DEFAULT_FALLBACK_SENDER = "+441743581416"  # the From of the provider's callback example
+# The default project's SMPP login (README); the provider documents none.
+DEFAULT_SMPP_SYSTEM_ID = "augnet"
+DEFAULT_SMPP_PASSWORD = "augnet"
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
 STATUSES = ("queued", "sent", *FINAL_STATUSES)
@@ -34,6 +37,9 @@ class Project:
     inbound_webhook_url: str | None = None
     smpp_system_id: str = ""
     smpp_password: str = ""
+    # Submits per second one project may make over SMPP, as a real SMSC throttles; past
+    # it a submit_sm gets ESME_RTHROTTLED. None: no limit.
+    smpp_max_submits_per_second: float | None = None
     send_delay: float | None = None  # None: the server-wide default
     delivery_delay: float | None = None
     created_at: str = ""
@@ -52,6 +58,7 @@ class Project:
             "webhookUrl": self.webhook_url,
             "inboundWebhookUrl": self.inbound_webhook_url,
             "smpp": {"systemId": self.smpp_system_id, "password": self.smpp_password},
+            "smppMaxSubmitsPerSecond": self.smpp_max_submits_per_second,
             "sendDelay": self.send_delay,
             "deliveryDelay": self.delivery_delay,
             "createdAt": self.created_at,
@@ -133,6 +140,8 @@ class Message(NamedTuple):
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    api: str = "rest"  # the API it came in on: "rest" or "smpp"
+    incomplete: bool = False  # SMPP: some parts of a long message never arrived
     timeline: tuple[Step, ...] = ()
 
     @property
@@ -159,6 +168,8 @@ class Message(NamedTuple):
             "timeline": [_step_json(step) for step in self.timeline],
             "scenario": self.scenario,
             "batchId": self.batch_id,
+            "api": self.api,
+            "incomplete": self.incomplete,
             "createdAt": self.created_at,
         }
         if callbacks is not None:

@@ -36,7 +36,7 @@ from .scenarios import (
     MAX_RETRY_AFTER,
     MAX_TIMES,
 )
-from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
+from .settings import MAX_SUBMITS_PER_SECOND, SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
 from .validation import (
     MAX_ALPHANUMERIC_SENDER,
     MAX_DELAY,
@@ -277,6 +277,12 @@ def schemas() -> dict[str, Schema]:
         "webhookUrl": nullable(HTTP_URL),
         "inboundWebhookUrl": nullable(HTTP_URL),
         "smpp": obj(smpp_credentials, required=()),
+        "smppMaxSubmitsPerSecond": {
+            **nullable(
+                {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SUBMITS_PER_SECOND}
+            ),
+            "description": "SMPP submit_sm a second before ESME_RTHROTTLED; null: no limit",
+        },
         "sendDelay": nullable(DELAY),
         "deliveryDelay": nullable(DELAY),
     }
@@ -340,6 +346,7 @@ def schemas() -> dict[str, Schema]:
                 "webhookUrl": nullable(STRING),
                 "inboundWebhookUrl": nullable(STRING),
                 "smpp": ref("Smpp"),
+                "smppMaxSubmitsPerSecond": nullable({"type": "number"}),
                 "sendDelay": nullable({"type": "number"}),
                 "deliveryDelay": nullable({"type": "number"}),
                 "createdAt": {
@@ -420,6 +427,15 @@ def schemas() -> dict[str, Schema]:
                     "description": "the name or id of the scenario rule that fired",
                 },
                 "batchId": nullable(STRING),
+                "api": {
+                    "type": "string",
+                    "enum": ["rest", "smpp"],
+                    "description": "the API the message came in on",
+                },
+                "incomplete": {
+                    "type": "boolean",
+                    "description": "SMPP: some parts of a long message never arrived in time",
+                },
                 "createdAt": TIMESTAMP,
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
             }
@@ -521,8 +537,24 @@ def schemas() -> dict[str, Schema]:
                 "clock": {"type": "string", "enum": ["real", "manual"]},
                 "messages": {"type": "integer", "minimum": 0},
                 "callbacks": ref("CallbackStats"),
+                "smppPort": {
+                    **nullable({"type": "integer", "minimum": 1, "maximum": 65535}),
+                    "description": "the port the SMPP server listens on; null when it is off",
+                },
             }
         ),
+        "SmppSession": obj(
+            {
+                "projectId": STRING,
+                "systemId": STRING,
+                "bindType": {"type": "string", "enum": ["transmitter", "receiver", "transceiver"]},
+                "peer": {"type": "string", "description": "the client's address:port"},
+                "since": TIMESTAMP,
+                "pdusIn": {"type": "integer", "minimum": 0},
+                "pdusOut": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "SmppSessionList": list_of("sessions", "SmppSession"),
         "CallbackStats": obj(
             {
                 name: {"type": "integer", "minimum": 0, "description": why}
@@ -880,14 +912,22 @@ def mock_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/_mock/smpp/sessions": {
+            "get": {
+                "operationId": "listSmppSessions",
+                "summary": "Bound SMPP sessions, oldest bind first",
+                "parameters": [list_filter],
+                "responses": ok("SmppSessionList", "The bound sessions."),
+            }
+        },
         "/_mock/events": {
             "get": {
                 "operationId": "events",
                 "summary": "Server-Sent Events: everything that happens, as it happens",
                 "description": (
                     "Event types: message, status, callback, rejected, project, scenario, "
-                    "cleared, reset. Each `data:` line is the JSON record. A comment line "
-                    "is sent every 15 s so proxies keep the stream open."
+                    "cleared, reset, smpp (a bind or unbind). Each `data:` line is the JSON "
+                    "record. A comment line is sent every 15 s so proxies keep the stream open."
                 ),
                 "parameters": [query("projectId", "only this project's events (and global ones)")],
                 "responses": {

@@ -11,7 +11,7 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, make_clock
 from .deadlines import BodyDeadlines
@@ -23,6 +23,9 @@ from .scenarios import Rule, SendContext, builtin_rules, chaos_rules, parse_rule
 from .segmentation import Segmentation
 from .settings import Settings
 from .store import Store
+
+if TYPE_CHECKING:
+    from .smpp_server import SmppServer
 
 log = logging.getLogger("augnet_mock")
 MAX_SERVER_ERRORS = 100
@@ -37,6 +40,8 @@ class SendRequest:
     requested_from: str | None
     status_callback: str | None
     segmentation: Segmentation
+    api: str = "rest"  # the API it came in on: "rest" or "smpp"
+    incomplete: bool = False  # SMPP: parts of a long message that never all arrived
 
 
 class Runtime:
@@ -73,6 +78,10 @@ class Runtime:
         self._sid_node = random.getrandbits(48) | 1 << 40  # RFC 4122 §4.5 multicast bit
         self._sid_clock_seq = random.getrandbits(14)
         self.store.reset(settings.startup_projects(), self._startup_rules())
+        # Imported here: the SMPP server builds on this module (SendRequest, Runtime).
+        from .smpp_server import SmppServer
+
+        self.smpp: SmppServer = SmppServer(self)
 
     def _startup_rules(self) -> list[Rule]:
         # Parsed afresh each time, so `times` counters never outlive a reset.
@@ -88,12 +97,18 @@ class Runtime:
         magic = self._magic.get(req.to)
         return self.store.fire_rule(send, self.rng, [magic, *self._chaos] if magic else self._chaos)
 
-    def accept(self, project: Project, req: SendRequest, rule: Rule | None) -> Message:
+    def new_sid(self) -> str:
+        """A fresh message sid (SMPP hands one out before a long message is whole)."""
+        return str(uuid.uuid1(self._sid_node, self._sid_clock_seq))
+
+    def accept(
+        self, project: Project, req: SendRequest, rule: Rule | None, *, sid: str | None = None
+    ) -> Message:
         """Record a valid send and start its lifecycle."""
         now = self.clock.now()  # one reading: `since=<createdAt>` always finds the message
         seg = req.segmentation
         message = Message(
-            sid=str(uuid.uuid1(self._sid_node, self._sid_clock_seq)),
+            sid=sid or self.new_sid(),
             project_id=project.project_id,
             to=req.to,
             from_=project.effective_sender(req.requested_from),
@@ -105,6 +120,8 @@ class Runtime:
             created_epoch=now,
             timeline=(("queued", now, None),),
             scenario=rule.label if rule else None,
+            api=req.api,
+            incomplete=req.incomplete,
         )
         self.store.add_message(message)
         if self.events.active:
@@ -171,6 +188,7 @@ class Runtime:
         for rule in [*self._magic.values(), *self._chaos]:
             rule.hits = 0
         self.errors.clear()
+        self.smpp.reset()
         self.store.reset(self.settings.startup_projects(), self._startup_rules())
         self.events.publish("reset", {})
 

@@ -18,6 +18,8 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    DEFAULT_SMPP_PASSWORD,
+    DEFAULT_SMPP_SYSTEM_ID,
     Project,
 )
 from .validation import (
@@ -41,10 +43,12 @@ PROJECT_KEYS = (
     "webhookUrl",
     "inboundWebhookUrl",
     "smpp",
+    "smppMaxSubmitsPerSecond",
     "sendDelay",
     "deliveryDelay",
 )
 SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
+MAX_SUBMITS_PER_SECOND = 1_000_000.0  # far past any SMSC's throttle; keeps the bucket finite
 SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
 
 
@@ -52,7 +56,13 @@ SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
-    smpp_port: int = 2775
+    smpp_port: int = 2775  # 0: no SMPP server
+    # Wall-clock seconds an SMPP session may stay silent before it is closed. Two minutes
+    # outlasts the 30-60 s enquire_link interval clients commonly use.
+    smpp_inactivity_timeout: float = 120.0
+    # Mock-clock seconds the parts of a long message may take to all arrive; then what came
+    # is recorded as incomplete. A minute is far past any client's gap between parts.
+    smpp_reassembly_timeout: float = 60.0
     clock: ClockMode = "real"
     seed: int | None = None
     max_body_bytes: int = 64 * 1024
@@ -106,8 +116,8 @@ def default_project() -> Project:
         signing_key=DEFAULT_SIGNING_KEY,
         senders=(),
         fallback_sender=DEFAULT_FALLBACK_SENDER,
-        smpp_system_id="augnet",
-        smpp_password="augnet",
+        smpp_system_id=DEFAULT_SMPP_SYSTEM_ID,
+        smpp_password=DEFAULT_SMPP_PASSWORD,
     )
 
 
@@ -156,6 +166,12 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         raw = value.get(key)
         return None if raw is None else number(p(key), raw, maximum=MAX_DELAY)
 
+    rate = value.get("smppMaxSubmitsPerSecond")
+    if rate is not None:
+        rate = number(p("smppMaxSubmitsPerSecond"), rate, maximum=MAX_SUBMITS_PER_SECOND)
+        if rate <= 0:
+            raise FieldError(p("smppMaxSubmitsPerSecond"), "must be greater than 0, or null")
+
     return Project(
         project_id=project_id,
         api_key=api_key,
@@ -166,6 +182,7 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         inbound_webhook_url=optional_url(p("inboundWebhookUrl"), value.get("inboundWebhookUrl")),
         smpp_system_id=system_id,
         smpp_password=password,
+        smpp_max_submits_per_second=rate,
         send_delay=delay("sendDelay"),
         delivery_delay=delay("deliveryDelay"),
         created_at=created_at,

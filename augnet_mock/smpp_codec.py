@@ -775,13 +775,12 @@ class Reassembler:
             self._pending.pop(key, None)
         return entry, evicted
 
-    def discard(self, key: Hashable) -> Reassembly | None:
-        return self._pending.pop(key, None)
-
-    def expire(self, before: float) -> list[Reassembly]:
-        """Remove and return the messages whose first part came before `before`."""
-        gone = [k for k, e in self._pending.items() if e.started < before]
-        return [self._pending.pop(k) for k in gone]
+    def discard(self, key: Hashable, entry_id: str | None = None) -> Reassembly | None:
+        """Remove and return the message under `key` (only if it is `entry_id`, if given)."""
+        entry = self._pending.get(key)
+        if entry is None or (entry_id is not None and entry.id != entry_id):
+            return None
+        return self._pending.pop(key)
 
     def clear(self) -> None:
         self._pending.clear()

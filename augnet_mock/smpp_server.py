@@ -1,0 +1,713 @@
+"""The SMPP 3.4 server: sessions, binds, submits and delivery receipts, on the app's loop.
+
+A thin asyncio layer over `smpp_codec`. Each connection is one `SmppSession`
+(an `asyncio.Protocol`); the `SmppServer`, owned by the `Runtime`, starts and
+stops with the app's lifespan on the same loop as uvicorn. A submit goes through
+the core send path (`send` below), so it lands in the same store, fires the same
+scenarios and webhooks, and shows wherever REST sends do. Receipts follow each
+message's final status, which the lifecycle reports on the mock clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, cast
+
+from .models import Project
+from .runtime import SendRequest
+from .scenarios import Rule
+from .segmentation import segment
+from .smpp_codec import (
+    DC_DEFAULT,
+    DC_IA5,
+    DC_LATIN1,
+    DC_UCS2,
+    ESM_DELIVERY_RECEIPT,
+    MAX_SEQUENCE,
+    RECEIPT_FAILURE,
+    RECEIPT_FINAL,
+    RECEIPT_STATE,
+    Bind,
+    BindReceiver,
+    BindTransceiver,
+    BindTransmitter,
+    Concat,
+    DeliverSm,
+    DeliverSmResp,
+    EnquireLink,
+    EnquireLinkResp,
+    GenericNack,
+    Malformed,
+    Pdu,
+    PduReader,
+    Reassembler,
+    Reassembly,
+    Status,
+    SubmitSm,
+    SubmitSmResp,
+    Tag,
+    TextError,
+    Unbind,
+    UnbindResp,
+    Unframeable,
+    decode_text,
+    encode,
+    payload_of,
+    receipt_text,
+    response_to,
+    status_name,
+)
+from .validation import FieldError, phone_number, sender
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
+
+log = logging.getLogger("augnet_mock.smpp")
+
+SMSC_SYSTEM_ID = "augnet"  # what bind responses call this SMSC
+BIND_TYPES = {
+    BindTransmitter: "transmitter",
+    BindReceiver: "receiver",
+    BindTransceiver: "transceiver",
+}
+TEXT_CODINGS = (DC_DEFAULT, DC_IA5, DC_LATIN1, DC_UCS2)
+TON_INTERNATIONAL, TON_ALPHANUMERIC = 1, 5  # SMPP 3.4 §5.2.5
+# Receipts waiting for a receiver to bind, per project: enough for a burst of tests,
+# bounded so that a project nobody listens to cannot grow memory; the oldest go first.
+MAX_QUEUED_RECEIPTS = 1_000
+UNBIND_GRACE = 1.0  # seconds bound peers get to answer the shutdown's unbind
+# Characters a receipt's text excerpt keeps: those whose GSM 03.38 septet equals their
+# ASCII code, so a client reading the receipt as either gets the same text.
+_RECEIPT_SAFE = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !\"#%&'()*+,-./:;<=>?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the send path decided for one submit, in SMPP terms."""
+
+    status: int  # command_status for submit_sm_resp
+    sid: str | None = None
+    delay: float = 0.0  # seconds to hold the response (a latency scenario)
+    drop: bool = False  # close the socket instead of answering
+
+
+def smpp_status(http_status: int, rule: Rule | None) -> int:
+    """A scenario's API error as SMPP: 429 throttles, 5xx is a system error, the
+    invalid-number magic number is a bad destination, any other 4xx a failed submit."""
+    if http_status == 429:
+        return Status.ESME_RTHROTTLED
+    if http_status >= 500:
+        return Status.ESME_RSYSERR
+    if http_status == 400 and rule is not None and rule.source == "builtin":
+        return Status.ESME_RINVDSTADR
+    return Status.ESME_RSUBMITFAIL
+
+
+def send(rt: Runtime, project: Project, req: SendRequest, *, sid: str | None = None) -> Outcome:
+    """One submit through the core send path: scenario, then record or refusal.
+
+    The one door between SMPP and the core, so that moving to a single send
+    operation on the Runtime changes only this function.
+    """
+    rule = rt.pick_rule(project.project_id, req)
+    effect = rule.effect if rule else None
+    delay = 0.0
+    if effect is not None and effect.latency is not None:
+        low, high = effect.latency
+        delay = rt.rng.uniform(low, high) if high > low else low
+    if effect is not None and effect.drop_connection:
+        _log_refusal(rt, project, req, None, "connection dropped", rule)
+        return Outcome(Status.ESME_ROK, delay=delay, drop=True)
+    if effect is not None and effect.api_error is not None:
+        err = effect.api_error
+        status = smpp_status(err.status, rule)
+        _log_refusal(rt, project, req, status, err.message, rule, http_status=err.status)
+        return Outcome(status, delay=delay)
+    message = rt.accept(project, req, rule, sid=sid)
+    return Outcome(Status.ESME_ROK, sid=message.sid, delay=delay)
+
+
+def _log_refusal(
+    rt: Runtime,
+    project: Project | None,
+    req: SendRequest | None,
+    status: int | None,
+    message: str,
+    rule: Rule | None = None,
+    *,
+    http_status: int | None = None,
+) -> None:
+    """Write a refused submit to the rejected-requests log, in the one error shape."""
+    shown_status = http_status if http_status is not None else 400
+    error: dict[str, Any] = {
+        "timestamp": rt.clock.now_iso(),
+        "status": shown_status,
+        "error": status_name(status) if status is not None else "connection dropped",
+        "message": message,
+        "path": "smpp:submit_sm",
+    }
+    body = f"to={req.to} body={req.body}" if req is not None else ""
+    rt.reject(
+        method="SMPP",
+        path="smpp:submit_sm",
+        status=shown_status if status is not None else None,
+        error=error,
+        project_id=project.project_id if project else None,
+        rule=rule,
+        body=body.encode(),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptRequest:
+    """What a delivery receipt needs to know about its message, kept from the submit."""
+
+    project_id: str
+    mode: int  # registered_delivery & 3
+    source: tuple[int, int, str]  # (ton, npi, addr) as the client sent them
+    destination: tuple[int, int, str]
+    submitted: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PartContext:
+    """What every part of one long message shares, kept until the last one arrives."""
+
+    project_id: str
+    data_coding: int
+    to: str
+    requested_from: str | None
+    receipt: ReceiptRequest | None
+
+
+def address(addr: str) -> str:
+    """A destination as E.164: SMPP clients send it with or without the `+`."""
+    return addr if addr.startswith("+") else "+" + addr
+
+
+def source_address(addr: str, ton: int) -> str | None:
+    """The requested sender: international numbers gain their `+`; names stay as sent."""
+    if not addr:
+        return None
+    if ton == TON_INTERNATIONAL and addr.isdigit():
+        return "+" + addr
+    return addr
+
+
+class SmppSession(asyncio.Protocol):
+    """One SMPP connection: framing, bind state, and its PDUs in and out."""
+
+    def __init__(self, server: SmppServer) -> None:
+        self.server = server
+        self.rt = server.rt
+        self.reader = PduReader()
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.project_id: str | None = None
+        self.system_id = ""
+        self.bind_type: str | None = None
+        self.since = ""
+        self.pdus_in = 0
+        self.pdus_out = 0
+        self._sequence = 0
+        self._last_seen = 0.0
+        self._idle: asyncio.TimerHandle | None = None
+        # deliver_sm sent and not yet acknowledged, by sequence: requeued if we lose the peer.
+        self._awaiting: dict[int, DeliverSm] = {}
+        self.unbound = asyncio.Event()  # set by the peer's unbind_resp (shutdown)
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = cast(asyncio.Transport, transport)
+        peer = self.transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.server.sessions.add(self)
+        self._last_seen = time.monotonic()
+        self._arm_idle(self.server.inactivity_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.sessions.discard(self)
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._awaiting and self.project_id is not None:
+            self.server.queue_receipts(self.project_id, list(self._awaiting.values()))
+            self._awaiting.clear()
+        self.unbound.set()
+        if self.bind_type is not None:
+            self.server.changed()
+
+    def pause_writing(self) -> None:
+        # The peer reads slower than it asks: stop reading its requests until it catches up.
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def data_received(self, data: bytes) -> None:
+        self._last_seen = time.monotonic()
+        for event in self.reader.feed(data):
+            if self.transport is None or self.transport.is_closing():
+                return
+            try:
+                if isinstance(event, Pdu):
+                    self.pdus_in += 1
+                    self.handle(event)
+                elif isinstance(event, Malformed):
+                    self.pdus_in += 1
+                    self.write(GenericNack(sequence=event.sequence, status=event.status))
+                else:
+                    self._unframeable(event)
+            except Exception as exc:  # a bug must not take the server or this peer down
+                log.exception("SMPP: failed on %r", event)
+                self.rt.record_error(exc)
+                seq = getattr(event, "sequence", 0)
+                self.write(GenericNack(sequence=seq, status=Status.ESME_RSYSERR))
+
+    # -- writing --------------------------------------------------------------------
+
+    def write(self, pdu: Pdu) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(encode(pdu))
+            self.pdus_out += 1
+
+    def next_sequence(self) -> int:
+        self._sequence = self._sequence % MAX_SEQUENCE + 1
+        return self._sequence
+
+    def send_receipt(self, pdu: DeliverSm) -> None:
+        pdu = replace(pdu, sequence=self.next_sequence())
+        self._awaiting[pdu.sequence] = pdu
+        self.write(pdu)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- inactivity -----------------------------------------------------------------
+
+    def _arm_idle(self, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._idle = loop.call_later(delay, self._check_idle)
+
+    def _check_idle(self) -> None:
+        # One timer re-armed from the last activity, rather than a new one per PDU.
+        idle = time.monotonic() - self._last_seen
+        timeout = self.server.inactivity_timeout
+        if idle >= timeout:
+            log.info("SMPP: closing %s after %.0f s of silence", self.peer, idle)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._arm_idle(timeout - idle)
+
+    def _unframeable(self, event: Unframeable) -> None:
+        log.info("SMPP: closing %s: %s", self.peer, event.reason)
+        self.write(GenericNack(sequence=event.sequence, status=Status.ESME_RINVCMDLEN))
+        self.close()
+
+    # -- PDUs -----------------------------------------------------------------------
+
+    def handle(self, pdu: Pdu) -> None:
+        if isinstance(pdu, SubmitSm):
+            self.submit(pdu)
+        elif isinstance(pdu, DeliverSmResp):
+            self._awaiting.pop(pdu.sequence, None)
+        elif isinstance(pdu, EnquireLink):
+            self.write(EnquireLinkResp(sequence=pdu.sequence))
+        elif isinstance(pdu, Bind):
+            self.bind(pdu)
+        elif isinstance(pdu, Unbind):
+            self.write(UnbindResp(sequence=pdu.sequence))
+            self.close()
+        elif isinstance(pdu, UnbindResp):
+            self.unbound.set()
+            self.close()
+        elif isinstance(pdu, EnquireLinkResp | GenericNack):
+            pass  # answers to what we sent; nothing waits for them
+        else:
+            # A PDU only an SMSC sends (deliver_sm, a bind_resp, ...): not for us.
+            self.write(GenericNack(sequence=pdu.sequence, status=Status.ESME_RINVCMDID))
+
+    def bind(self, pdu: Bind) -> None:
+        if self.bind_type is not None:
+            self.write(response_to(pdu, status=Status.ESME_RALYBND))
+            return
+        project, status = self.server.authenticate(pdu.system_id, pdu.password)
+        if project is None:
+            self.write(response_to(pdu, status=status))
+            return
+        self.project_id = project.project_id
+        self.system_id = pdu.system_id
+        self.bind_type = BIND_TYPES[type(pdu)]
+        self.since = self.rt.clock.now_iso()
+        version = bytes([0x34])  # SMPP 3.4 §5.3.2.25: the SMSC's interface version
+        self.write(
+            response_to(pdu, system_id=SMSC_SYSTEM_ID, tlvs=((Tag.SC_INTERFACE_VERSION, version),))
+        )
+        self.server.changed()
+        if self.receives:
+            self.server.flush_receipts(self)
+
+    @property
+    def receives(self) -> bool:
+        return self.bind_type in ("receiver", "transceiver")
+
+    def submit(self, pdu: SubmitSm) -> None:
+        if self.bind_type not in ("transmitter", "transceiver"):
+            self.write(SubmitSmResp(sequence=pdu.sequence, status=Status.ESME_RINVBNDSTS))
+            return
+        outcome = self.server.submit(self, pdu)
+        if outcome.drop:
+            self._later(outcome.delay, self._drop)
+            return
+        resp = SubmitSmResp(
+            sequence=pdu.sequence,
+            status=outcome.status,
+            message_id=(outcome.sid or "") if outcome.status == Status.ESME_ROK else "",
+        )
+        if outcome.delay > 0:
+            self._later(outcome.delay, self.write, resp)
+        else:
+            self.write(resp)
+
+    def _later(self, delay: float, callback: Any, *args: Any) -> None:
+        # A delayed answer holds back only its own sequence number: the window goes on.
+        if delay > 0:
+            asyncio.get_running_loop().call_later(delay, callback, *args)
+        else:
+            callback(*args)
+
+    def _drop(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "projectId": self.project_id,
+            "systemId": self.system_id,
+            "bindType": self.bind_type,
+            "peer": self.peer,
+            "since": self.since,
+            "pdusIn": self.pdus_in,
+            "pdusOut": self.pdus_out,
+        }
+
+
+class TokenBucket:
+    """At most `rate` submits a second on average, bursting to one second's worth."""
+
+    __slots__ = ("capacity", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+class SmppServer:
+    """The listening socket, its sessions, long messages in the making and receipts."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.inactivity_timeout = rt.settings.smpp_inactivity_timeout
+        self.sessions: set[SmppSession] = set()
+        self.reassembler = Reassembler(rt.new_sid)
+        self._server: asyncio.Server | None = None
+        self._receipts: dict[str, ReceiptRequest] = {}  # by sid, until its final status
+        self._queued: dict[str, deque[DeliverSm]] = {}  # receipts waiting for a receiver
+        self._buckets: dict[str, TokenBucket] = {}
+        self._expire_job = self._expire  # one bound method: the clock numbers its jobs
+        rt.lifecycle.on_final = self.final_status
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def port(self) -> int | None:
+        """The port listened on, once started (None when SMPP is off)."""
+        if self._server is None or not self._server.sockets:
+            return None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self, host: str, port: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: SmppSession(self), host, port)
+
+    async def aclose(self) -> None:
+        """Stop listening; unbind bound peers (a short grace for their answers); close."""
+        if self._server is None:
+            return
+        self._server.close()
+        bound = [s for s in self.sessions if s.bind_type is not None]
+        for session in bound:
+            session.unbound.clear()
+            session.write(Unbind(sequence=session.next_sequence()))
+        if bound:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(UNBIND_GRACE):
+                    await asyncio.gather(*(s.unbound.wait() for s in bound))
+        for session in list(self.sessions):
+            session.close()
+        self._server = None
+
+    def reset(self) -> None:
+        """Forget what is in flight (the mock's reset); bound peers stay connected."""
+        self.reassembler.clear()
+        self._receipts.clear()
+        self._queued.clear()
+        self._buckets.clear()
+
+    def changed(self) -> None:
+        self.rt.events.publish("smpp", {"sessions": len(self.bound_sessions())})
+
+    def bound_sessions(self) -> list[SmppSession]:
+        return [s for s in self.sessions if s.bind_type is not None]
+
+    def sessions_json(self, project_id: str | None = None) -> list[dict[str, Any]]:
+        return [
+            s.to_json()
+            for s in sorted(self.bound_sessions(), key=lambda s: (s.since, s.peer))
+            if project_id is None or s.project_id == project_id
+        ]
+
+    # -- binds ----------------------------------------------------------------------
+
+    def authenticate(self, system_id: str, password: str) -> tuple[Project | None, int]:
+        """The project bound to, or None and the status saying why not."""
+        candidates = [p for p in self.rt.store.project_list() if p.smpp_system_id == system_id]
+        if not candidates:
+            return None, Status.ESME_RINVSYSID
+        for project in candidates:  # compared in constant time, as REST keys are
+            if hmac.compare_digest(project.smpp_password.encode(), password.encode()):
+                return project, Status.ESME_ROK
+        return None, Status.ESME_RINVPASWD
+
+    # -- submits --------------------------------------------------------------------
+
+    def submit(self, session: SmppSession, pdu: SubmitSm) -> Outcome:
+        rt = self.rt
+        project = rt.store.project(session.project_id or "")
+        if project is None:  # deleted (or reset away) since the bind
+            return Outcome(Status.ESME_RINVBNDSTS)
+        rate = project.smpp_max_submits_per_second
+        if rate is not None and not self._bucket(project.project_id, rate).take(time.monotonic()):
+            _log_refusal(rt, project, None, Status.ESME_RTHROTTLED, "smppMaxSubmitsPerSecond")
+            return Outcome(Status.ESME_RTHROTTLED)
+        try:
+            return self._submit(project, pdu)
+        except TextError as exc:
+            _log_refusal(rt, project, None, exc.status, str(exc))
+            return Outcome(exc.status)
+        except FieldError as exc:
+            status = (
+                Status.ESME_RINVDSTADR
+                if exc.field == "destination_addr"
+                else Status.ESME_RINVSRCADR
+            )
+            _log_refusal(rt, project, None, status, str(exc))
+            return Outcome(status)
+
+    def _bucket(self, project_id: str, rate: float) -> TokenBucket:
+        bucket = self._buckets.get(project_id)
+        if bucket is None or bucket.rate != rate:
+            bucket = self._buckets[project_id] = TokenBucket(rate, time.monotonic())
+        return bucket
+
+    def _submit(self, project: Project, pdu: SubmitSm) -> Outcome:
+        if pdu.data_coding not in TEXT_CODINGS:
+            decode_text(b"", pdu.data_coding)  # raises the TextError that says so
+        payload = payload_of(pdu)
+        to = phone_number("destination_addr", address(pdu.destination_addr))
+        requested = source_address(pdu.source_addr, pdu.source_addr_ton)
+        if requested is not None:
+            requested = sender("source_addr", requested)
+        receipt = self._receipt_request(project, pdu, to)
+        if payload.concat is None or payload.concat.total == 1:
+            return self._whole(project, payload.data, pdu.data_coding, to, requested, receipt)
+        return self._part(project, payload.concat, payload.data, pdu, to, requested, receipt)
+
+    def _receipt_request(self, project: Project, pdu: SubmitSm, to: str) -> ReceiptRequest | None:
+        mode = pdu.registered_delivery & 0x03
+        if mode not in (RECEIPT_FINAL, RECEIPT_FAILURE):
+            return None
+        return ReceiptRequest(
+            project_id=project.project_id,
+            mode=mode,
+            source=(pdu.source_addr_ton, pdu.source_addr_npi, pdu.source_addr),
+            destination=(pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr),
+            submitted=self.rt.clock.now(),
+            text="",
+        )
+
+    def _whole(
+        self,
+        project: Project,
+        data: bytes,
+        data_coding: int,
+        to: str,
+        requested: str | None,
+        receipt: ReceiptRequest | None,
+        *,
+        sid: str | None = None,
+        incomplete: bool = False,
+    ) -> Outcome:
+        body = decode_text(data, data_coding, errors="replace" if incomplete else "strict")
+        if not body:
+            raise TextError("the message is empty")
+        seg = segment(body)
+        limit = self.rt.settings.max_segments
+        if seg.segments > limit:
+            raise TextError(f"needs {seg.segments} {seg.encoding} segments; the limit is {limit}")
+        req = SendRequest(to, body, requested, None, seg, api="smpp", incomplete=incomplete)
+        outcome = send(self.rt, project, req, sid=sid)
+        if outcome.sid is not None and receipt is not None:
+            # One request per message still under way, bounded like the store: past
+            # max_messages the oldest request is forgotten (its message is evicted too).
+            if len(self._receipts) >= self.rt.settings.max_messages:
+                del self._receipts[next(iter(self._receipts))]
+            self._receipts[outcome.sid] = ReceiptRequest(
+                receipt.project_id,
+                receipt.mode,
+                receipt.source,
+                receipt.destination,
+                receipt.submitted,
+                body,
+            )
+        return outcome
+
+    def _part(
+        self,
+        project: Project,
+        concat: Concat,
+        data: bytes,
+        pdu: SubmitSm,
+        to: str,
+        requested: str | None,
+        receipt: ReceiptRequest | None,
+    ) -> Outcome:
+        limit = self.rt.settings.max_segments
+        if concat.total > limit:
+            raise TextError(f"a message of {concat.total} parts is over the limit of {limit}")
+        key: Hashable = (project.project_id, pdu.source_addr, to, concat.reference, concat.total)
+        context = PartContext(project.project_id, pdu.data_coding, to, requested, receipt)
+        entry, evicted = self.reassembler.add(
+            key, concat, data, now=self.rt.clock.now(), context=context
+        )
+        for old in evicted:
+            self._record_incomplete(old)
+        if not entry.complete:
+            if len(entry.parts) == 1:
+                timeout = self.rt.settings.smpp_reassembly_timeout
+                self.rt.clock.schedule(timeout, self._expire_job, key, entry.id)
+            return Outcome(Status.ESME_ROK, sid=entry.id)
+        first: PartContext = entry.context
+        return self._whole(
+            project,
+            entry.joined(),
+            first.data_coding,
+            first.to,
+            first.requested_from,
+            first.receipt,
+            sid=entry.id,
+        )
+
+    def _expire(self, key: Hashable, entry_id: str) -> None:
+        """Clock job: a long message whose parts did not all arrive in time."""
+        # Only the message this job was set for: a newer one may reuse the key by now.
+        entry = self.reassembler.discard(key, entry_id)
+        if entry is not None:
+            self._record_incomplete(entry)
+
+    def _record_incomplete(self, entry: Reassembly) -> None:
+        ctx: PartContext = entry.context
+        project = self.rt.store.project(ctx.project_id)
+        if project is None:
+            return
+        with contextlib.suppress(TextError):
+            self._whole(
+                project,
+                entry.joined(),
+                ctx.data_coding,
+                ctx.to,
+                ctx.requested_from,
+                ctx.receipt,
+                sid=entry.id,
+                incomplete=True,
+            )
+
+    # -- delivery receipts ----------------------------------------------------------
+
+    def final_status(self, sid: str, status: str, error_code: str | None) -> None:
+        """Lifecycle hook: a message reached its final status (on the mock clock)."""
+        request = self._receipts.pop(sid, None) if self._receipts else None
+        if request is None:
+            return
+        if request.mode == RECEIPT_FAILURE and status == "delivered":
+            return
+        excerpt = "".join(c if c in _RECEIPT_SAFE else "?" for c in request.text[:20])
+        text = receipt_text(
+            sid,
+            status=status,
+            submitted=request.submitted,
+            done=self.rt.clock.now(),
+            error_code=error_code,
+            text=excerpt,
+        )
+        src_ton, src_npi, src = request.source
+        dst_ton, dst_npi, dst = request.destination
+        pdu = DeliverSm(
+            sequence=0,  # the session numbers it when it goes out
+            source_addr_ton=dst_ton,
+            source_addr_npi=dst_npi,
+            source_addr=dst,
+            dest_addr_ton=src_ton,
+            dest_addr_npi=src_npi,
+            destination_addr=src,
+            esm_class=ESM_DELIVERY_RECEIPT,
+            data_coding=DC_DEFAULT,
+            short_message=text.encode("ascii"),
+            tlvs=(
+                (Tag.RECEIPTED_MESSAGE_ID, sid.encode("ascii") + b"\0"),
+                (Tag.MESSAGE_STATE, bytes([RECEIPT_STATE[status]])),
+            ),
+        )
+        self.queue_receipts(request.project_id, [pdu])
+
+    def queue_receipts(self, project_id: str, pdus: list[DeliverSm]) -> None:
+        """Send to a bound receiver of the project, or keep (bounded) until one binds."""
+        receivers = [s for s in self.sessions if s.project_id == project_id and s.receives]
+        if receivers:
+            target = min(receivers, key=lambda s: len(s._awaiting))
+            for pdu in pdus:
+                target.send_receipt(pdu)
+            return
+        queue = self._queued.setdefault(project_id, deque(maxlen=MAX_QUEUED_RECEIPTS))
+        queue.extend(pdus)
+
+    def flush_receipts(self, session: SmppSession) -> None:
+        queue = self._queued.pop(session.project_id or "", None)
+        while queue:
+            session.send_receipt(queue.popleft())
