@@ -123,6 +123,10 @@
     return encoding === "GSM-7" ? "septets" : "UTF-16 units";
   }
 
+  function apiName(api) {
+    return api === "smpp" ? "SMPP" : "REST";
+  }
+
   function rowFor(m) {
     const li = el("li", { class: "row-item", "data-sid": m.sid, "data-steps": m.timeline.length });
     const button = el(
@@ -133,6 +137,7 @@
       el("span", { class: "row-meta" },
         el("span", { text: `from ${m.from}` }),
         el("span", { text: `${m.segments} ${m.segments === 1 ? "part" : "parts"} · ${m.encoding}` }),
+        el("span", { class: `api api-${m.api}`, text: apiName(m.api) }),
         timeEl(m.createdAt)),
       el("span", { class: "preview", text: m.body }),
     );
@@ -281,6 +286,8 @@
       ...field("Effective sender", el("code", { text: m.from }),
         el("span", { class: "note", text: ` ${senderNote(m)}` })),
       ...field("To", el("code", { text: m.to })),
+      ...field("API", apiName(m.api),
+        m.incomplete ? el("span", { class: "note", text: " incomplete: parts never arrived" }) : null),
       ...field("SID", el("code", { text: m.sid })),
       ...field("Project", el("code", { text: m.projectId })),
       ...field("Created", timeEl(m.createdAt)),
@@ -583,6 +590,25 @@
     $("rejected-empty").hidden = true;
   }
 
+  // -- SMPP sessions ------------------------------------------------------------
+
+  function sessionItem(s) {
+    return el("li", {},
+      el("strong", { text: s.systemId }), ` ${s.bindType} `, el("code", { text: s.peer }),
+      el("div", { class: "note", text: `since ${clockTime(s.since)} · ${s.pdusIn} PDUs in, ${s.pdusOut} out` }));
+  }
+
+  async function loadSmpp() {
+    const [health, data] = await Promise.all([
+      call("GET", "/_mock/health"),
+      call("GET", `/_mock/smpp/sessions${query({ projectId: state.filter })}`),
+    ]);
+    $("smpp-port").textContent = health.smppPort === null
+      ? "SMPP is off (--smpp-port 0)." : `Listening on port ${health.smppPort}.`;
+    $("smpp-sessions").replaceChildren(...data.sessions.map(sessionItem));
+    $("smpp-empty").hidden = data.sessions.length > 0;
+  }
+
   // -- clock --------------------------------------------------------------------
 
   function showClock(clock) {
@@ -655,6 +681,9 @@
       case "reset":
         loadAll();
         break;
+      case "smpp":
+        loadSmpp().catch(() => {});
+        break;
       default:
         break;
     }
@@ -681,7 +710,7 @@
       live.textContent = "Reconnecting…";
     });
     const kinds = ["message", "status", "callback", "rejected", "scenario", "project",
-      "cleared", "reset"];
+      "cleared", "reset", "smpp"];
     for (const kind of kinds) {
       source.addEventListener(kind, (event) => {
         let data = {};
@@ -699,7 +728,7 @@
     try {
       await loadProjects();
       await Promise.all([loadMessages(), loadScenarios(), loadMagic(), loadClock(),
-        loadRejected()]);
+        loadRejected(), loadSmpp()]);
       const sid = location.hash.slice(1);
       if (sid && sid !== state.selected) await openMessage(sid, false);
       else if (state.selected) refreshDetailSoon(state.selected);
@@ -715,6 +744,7 @@
       $("clear").textContent = state.filter ? "Clear this project's messages" : "Clear messages";
       reloadMessages();
       loadRejected().catch(() => {});
+      loadSmpp().catch(() => {});
     });
     $("clear").addEventListener("click", clearMessages);
     $("send-form").addEventListener("submit", sendTest);
