@@ -1,8 +1,10 @@
 """The Augnet surface: `POST /api/v2/message` with HTTP Basic auth.
 
-The route authenticates, reads and validates the body, lets a scenario rule
-interfere, and hands a valid send to the runtime. Every rejection is rendered
-in the one error shape and written to the rejected-requests log.
+The route authenticates, reads and validates the body, hands the send to
+`Runtime.send` (which decides and records what happens), and renders the outcome:
+the sid, an error in the one error shape, or a dropped connection. A request
+refused before it is a send (credentials, content type, size, bad fields) is
+written to the rejected-requests log here.
 """
 
 from __future__ import annotations
@@ -10,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import base64
 from functools import lru_cache
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import ApiError, dropped_body
+from .errors import ApiError
 from .httpio import (
     CompactJSONResponse,
     error_payload,
@@ -27,18 +28,11 @@ from .httpio import (
     sid_response,
 )
 from .models import Project
-from .runtime import Runtime, SendRequest
-from .scenarios import Rule
-from .segmentation import segment
+from .sending import Accepted, Dropped, parse_send
 from .store import Store
-from .validation import (
-    FieldError,
-    optional_url,
-    phone_number,
-    require_string,
-    sender,
-    type_name,
-)
+from .validation import FieldError
+
+__all__ = ["basic_credentials", "parse_send", "routes"]
 
 SEND_FIELDS = ("to", "body", "from", "statusCallback")
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="augnet"'}
@@ -90,30 +84,6 @@ def authenticate(request: Request, store: Store) -> Project:
     return project
 
 
-def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
-    """Validate a send body (SPEC §1.2); unknown fields are ignored."""
-    if not isinstance(payload, dict):
-        # Not "body": that is also the name of the message text field.
-        raise FieldError("request body", f"must be a JSON object, got {type_name(payload)}")
-    for key in ("to", "body"):
-        if key not in payload or payload[key] is None:
-            raise FieldError(key, "is required")
-    to = phone_number("to", payload["to"])
-    body = require_string("body", payload["body"])
-    if not body:
-        raise FieldError("body", "must not be empty")
-    requested = payload.get("from")
-    requested = None if requested is None else sender("from", requested)
-    callback = optional_url("statusCallback", payload.get("statusCallback"))
-    seg = segment(body)
-    if seg.segments > max_segments:
-        raise FieldError(
-            "body",
-            f"needs {seg.segments} {seg.encoding} segments; the limit is {max_segments}",
-        )
-    return SendRequest(to, body, requested, callback, seg)
-
-
 def drop_connection(request: Request) -> None:
     """Close the client's socket with no response (uvicorn only).
 
@@ -129,52 +99,19 @@ def drop_connection(request: Request) -> None:
     transport.abort()
 
 
-async def apply_api_effects(request: Request, rt: Runtime, rule: Rule) -> Response | None:
-    effect = rule.effect
-    if effect.latency is not None:
-        low, high = effect.latency
-        # Latency is how long the HTTP answer takes: wall time, not mock time.
-        await asyncio.sleep(rt.rng.uniform(low, high) if high > low else low)
-    if effect.drop_connection:
-        drop_connection(request)
-        return Response(status_code=204)  # never sent: the socket is gone
-    if effect.api_error is not None:
-        err = effect.api_error
-        headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
-        raise ApiError(err.status, err.message, headers=headers)
-    return None
-
-
 async def send_message(request: Request) -> Response:
     rt = runtime(request)
     rt.dispatcher.lane.api_request()  # callbacks give way while sends keep coming
     raw = b""
     project: Project | None = None
-    rule: Rule | None = None
     try:
         project = authenticate(request, rt.store)
         require_json(request)
         raw = await read_body(request, rt.settings.max_body_bytes)
         try:
-            req = parse_send(parse_json(raw), max_segments=rt.settings.max_segments)
+            send = parse_send(parse_json(raw), max_segments=rt.settings.max_segments)
         except FieldError as exc:
             raise ApiError(400, str(exc)) from exc
-        rule = rt.pick_rule(project.project_id, req)
-        if rule is not None:
-            dropped = await apply_api_effects(request, rt, rule)
-            if dropped is not None:
-                # Logged like any rejection, so the drop and its rule are traceable.
-                rt.reject(
-                    method=request.method,
-                    path=request.url.path,
-                    status=None,
-                    error=dropped_body(request.url.path, rt.clock.now_iso(), rule.label),
-                    project_id=project.project_id,
-                    rule=rule,
-                    body=raw,
-                )
-                return dropped
-        return sid_response(rt.accept(project, req, rule).sid)
     except ApiError as err:
         error = error_payload(request, err)
         rt.reject(
@@ -183,10 +120,23 @@ async def send_message(request: Request) -> Response:
             status=err.status,
             error=error,
             project_id=project.project_id if project else None,
-            rule=rule,
+            rule=None,
             body=raw,
         )
         return CompactJSONResponse(error, err.status, headers=err.headers)
+    outcome = rt.send(
+        project, send, source="rest", raw_body=raw, method=request.method, path=request.url.path
+    )
+    if outcome.latency:
+        # Latency is how long the HTTP answer takes: wall time, not mock time.
+        await asyncio.sleep(outcome.latency)
+    if isinstance(outcome, Accepted):
+        return sid_response(outcome.message.sid)
+    if isinstance(outcome, Dropped):
+        drop_connection(request)
+        return Response(status_code=204)  # never sent: the socket is gone
+    retry = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after is not None else {}
+    return CompactJSONResponse(outcome.error, outcome.status, headers=retry)
 
 
 routes = [Route("/api/v2/message", send_message, methods=["POST"])]

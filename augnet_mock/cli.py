@@ -22,6 +22,7 @@ from .models import (
     DEFAULT_SMPP_PASSWORD,
     DEFAULT_SMPP_SYSTEM_ID,
 )
+from .server import Server
 from .settings import Settings
 
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
@@ -29,7 +30,8 @@ EXIT_STARTUP = 3  # uvicorn's STARTUP_FAILURE, as `uvicorn.run` would exit
 
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # every interface, as the Docker image listens
 
-# uvicorn waits this long for open streams (SSE) to end before shutting down anyway.
+# On SIGTERM, uvicorn waits this long for requests in flight before it cancels them.
+# Event streams do not count: `Server` ends them first.
 GRACEFUL_SHUTDOWN = 2
 
 
@@ -97,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"augnet-mock: config error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         access_log=settings.access_log,
@@ -110,8 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     print(banner(settings, f"http://{host}:{port}"), flush=True)
-    server = uvicorn.Server(config)
+    server = Server(config, app.state.runtime.events)
     tune_gc()
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping
         server.run(sockets=[sock])
     return 0 if server.started else EXIT_STARTUP

@@ -44,8 +44,13 @@ TOKEN_HINT = (
     "the server has an admin token: pass it as AugnetMock.create(..., token=...), "
     "or to pytest as --augnet-token or AUGNET_MOCK_TOKEN"
 )
-MESSAGE_EVENTS = frozenset({"message", "status", "cleared", "reset"})
-CALLBACK_EVENTS = frozenset({"callback", "cleared", "reset"})
+PAGE_LIMIT = 1_000  # the largest page the control API serves (paging.MAX_LIMIT)
+# A list read follows nextCursor at most this many times: a filtered page scans at
+# most 10,000 stored rows, so this covers a million and still ends if a server loops.
+MAX_PAGES = 1_000
+# "missed": the stream fell behind and dropped events, so anything may have changed.
+MESSAGE_EVENTS = frozenset({"message", "status", "cleared", "reset", "missed"})
+CALLBACK_EVENTS = frozenset({"callback", "cleared", "reset", "missed"})
 
 
 def fast_settings(**overrides: Any) -> Settings:
@@ -553,6 +558,19 @@ class AugnetMock:
             raise AugnetError(f"{method} {path} -> {response.status_code}: {detail}")
         return response.json() if response.content else None
 
+    def _list(self, path: str, key: str, params: Mapping[str, Any]) -> list[Any]:
+        """Every item of a paged list route, following nextCursor to the last page."""
+        items: list[Any] = []
+        query = {**params, "limit": PAGE_LIMIT}
+        for _ in range(MAX_PAGES):
+            data = self._call("GET", path, params=query)
+            items += data[key]
+            cursor = data.get("nextCursor")  # absent from servers that predate paging
+            if not cursor:
+                return items
+            query["cursor"] = cursor
+        raise AugnetError(f"GET {path}: still more pages after {MAX_PAGES}; giving up")
+
     def _raise_server_errors(self) -> None:
         """Raise what failed inside an in-thread server since the last look."""
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
@@ -675,8 +693,9 @@ class AugnetMock:
         __tracebackhide__ = True
         self._raise_server_errors()
         params = {"projectId": self.project_id, "to": to, "from": from_, "status": status}
-        data = self._call("GET", "/_mock/messages", params=params)
-        found = [SentMessage.from_json(m) for m in data["messages"]]
+        found = [
+            SentMessage.from_json(m) for m in self._list("/_mock/messages", "messages", params)
+        ]
         wanted = Expectation(body=body, body_contains=body_contains)
         return [m for m in found if wanted.matches(m)]
 
@@ -700,8 +719,8 @@ class AugnetMock:
 
     def rejected(self) -> list[dict[str, Any]]:
         """API calls the mock refused for this project, with the error each got."""
-        data = self._call("GET", "/_mock/requests", params={"projectId": self.project_id})
-        rejected: list[dict[str, Any]] = data["requests"]
+        params = {"projectId": self.project_id}
+        rejected: list[dict[str, Any]] = self._list("/_mock/requests", "requests", params)
         return rejected
 
     def assert_sent(
@@ -841,8 +860,7 @@ class AugnetMock:
         params: dict[str, Any] = {"projectId": self.project_id, "status": status, "sid": sid}
         if ok is not None:
             params["ok"] = "true" if ok else "false"
-        data = self._call("GET", "/_mock/callbacks", params=params)
-        return [Callback.from_json(c) for c in data["callbacks"]]
+        return [Callback.from_json(c) for c in self._list("/_mock/callbacks", "callbacks", params)]
 
     def wait_for_callback(
         self,

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from .errors import ApiError, error_body
+from .errors import ApiError, error_body, printable
 from .runtime import Runtime
 
 # The rest of a late body may still be on its way: answer, then close rather than
@@ -132,15 +132,9 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     return parse_json(raw)
 
 
-def _printable(text: str) -> str:
-    # A message may quote client input (an unknown key, say) holding an unpaired
-    # surrogate, which cannot be encoded as UTF-8; escape it instead of failing.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def error_payload(request: Request, err: ApiError) -> dict[str, Any]:
     now = runtime(request).clock.now_iso()
-    return error_body(err.status, _printable(err.message), _printable(request.url.path), now)
+    return error_body(err.status, printable(err.message), printable(request.url.path), now)
 
 
 def error_response(request: Request, err: ApiError) -> JSONResponse:

@@ -86,10 +86,10 @@ class Lifecycle:
         if not self.store.set_status(plan.sid, status, self.clock.now(), error_code=code):
             self._held.pop(plan.sid, None)  # statuses a "reorder" fault was holding back
             return  # cleared or evicted meanwhile: nothing more to tell anyone
-        if self.events.active:  # rendering the record is the costly part; skip it unwatched
-            record = self.store.message(plan.sid, with_callbacks=False)
-            if record is not None:
-                self.events.publish("status", record)
+        if self.events.active:  # a snapshot now, rendered when a stream reads it
+            view = self.store.view(plan.sid)
+            if view is not None:
+                self.events.publish_later("status", plan.project_id, view.to_json)
         if self.on_final is not None and status in FINAL_STATUSES:
             self.on_final(plan.sid, status, code)
         self._callback(plan, status)

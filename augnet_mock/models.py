@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from .clock import iso
 from .segmentation import segment
@@ -23,6 +23,10 @@ DEFAULT_SMPP_SYSTEM_ID = "augnet"
 DEFAULT_SMPP_PASSWORD = "augnet"
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
+# Where a send came in, recorded on its message as `api`: the REST API, the web inbox,
+# its demo traffic, SMPP, or a batch.
+Source = Literal["rest", "inbox", "demo", "smpp", "batch"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 STATUSES = ("queued", "sent", *FINAL_STATUSES)
 
 
@@ -140,7 +144,7 @@ class Message(NamedTuple):
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
-    api: str = "rest"  # the API it came in on: "rest" or "smpp"
+    api: Source = "rest"
     incomplete: bool = False  # SMPP: some parts of a long message never arrived
     timeline: tuple[Step, ...] = ()
 

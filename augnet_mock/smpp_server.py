@@ -20,10 +20,10 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
+from .errors import error_body
 from .models import Project
-from .runtime import SendRequest
 from .scenarios import Rule
-from .segmentation import segment
+from .sending import Accepted, Dropped, SendRequest, make_send
 from .smpp_codec import (
     DC_DEFAULT,
     DC_IA5,
@@ -72,6 +72,15 @@ if TYPE_CHECKING:
 log = logging.getLogger("augnet_mock.smpp")
 
 SMSC_SYSTEM_ID = "augnet"  # what bind responses call this SMSC
+SMPP_PATH = "smpp:submit_sm"  # how the rejected-requests log names an SMPP submit
+# The HTTP status a REST send would have got for the same refusal, for the rejected log.
+HTTP_EQUIVALENT: dict[int, int] = {Status.ESME_RTHROTTLED: 429, Status.ESME_RSYSERR: 500}
+# A send field that failed the shared rules (sending.make_send), as an SMPP status.
+FIELD_STATUS = {
+    "to": Status.ESME_RINVDSTADR,
+    "from": Status.ESME_RINVSRCADR,
+    "body": Status.ESME_RINVMSGLEN,
+}
 BIND_TYPES = {
     BindTransmitter: "transmitter",
     BindReceiver: "receiver",
@@ -112,58 +121,28 @@ def smpp_status(http_status: int, rule: Rule | None) -> int:
     return Status.ESME_RSUBMITFAIL
 
 
-def send(rt: Runtime, project: Project, req: SendRequest, *, sid: str | None = None) -> Outcome:
-    """One submit through the core send path: scenario, then record or refusal.
-
-    The one door between SMPP and the core, so that moving to a single send
-    operation on the Runtime changes only this function.
-    """
-    rule = rt.pick_rule(project.project_id, req)
-    effect = rule.effect if rule else None
-    delay = 0.0
-    if effect is not None and effect.latency is not None:
-        low, high = effect.latency
-        delay = rt.rng.uniform(low, high) if high > low else low
-    if effect is not None and effect.drop_connection:
-        _log_refusal(rt, project, req, None, "connection dropped", rule)
-        return Outcome(Status.ESME_ROK, delay=delay, drop=True)
-    if effect is not None and effect.api_error is not None:
-        err = effect.api_error
-        status = smpp_status(err.status, rule)
-        _log_refusal(rt, project, req, status, err.message, rule, http_status=err.status)
-        return Outcome(status, delay=delay)
-    message = rt.accept(project, req, rule, sid=sid)
-    return Outcome(Status.ESME_ROK, sid=message.sid, delay=delay)
+def send(rt: Runtime, project: Project, req: SendRequest, raw: bytes) -> Outcome:
+    """One submit through the core send path, its outcome put in SMPP terms."""
+    outcome = rt.send(project, req, source="smpp", raw_body=raw, method="SMPP", path=SMPP_PATH)
+    if isinstance(outcome, Accepted):
+        return Outcome(Status.ESME_ROK, sid=outcome.message.sid, delay=outcome.latency)
+    if isinstance(outcome, Dropped):
+        return Outcome(Status.ESME_ROK, delay=outcome.latency, drop=True)
+    return Outcome(smpp_status(outcome.status, outcome.rule), delay=outcome.latency)
 
 
-def _log_refusal(
-    rt: Runtime,
-    project: Project | None,
-    req: SendRequest | None,
-    status: int | None,
-    message: str,
-    rule: Rule | None = None,
-    *,
-    http_status: int | None = None,
-) -> None:
-    """Write a refused submit to the rejected-requests log, in the one error shape."""
-    shown_status = http_status if http_status is not None else 400
-    error: dict[str, Any] = {
-        "timestamp": rt.clock.now_iso(),
-        "status": shown_status,
-        "error": status_name(status) if status is not None else "connection dropped",
-        "message": message,
-        "path": "smpp:submit_sm",
-    }
-    body = f"to={req.to} body={req.body}" if req is not None else ""
+def log_refusal(rt: Runtime, project: Project, status: int, message: str, raw: bytes) -> None:
+    """A submit refused before it is a send (bad text, address, rate), in the rejected log."""
+    error = error_body(HTTP_EQUIVALENT.get(status, 400), message, SMPP_PATH, rt.clock.now_iso())
+    error["error"] = status_name(status)  # what the client was answered, not an HTTP reason
     rt.reject(
         method="SMPP",
-        path="smpp:submit_sm",
-        status=shown_status if status is not None else None,
+        path=SMPP_PATH,
+        status=error["status"],
         error=error,
-        project_id=project.project_id if project else None,
-        rule=rule,
-        body=body.encode(),
+        project_id=project.project_id,
+        rule=None,
+        body=raw,
     )
 
 
@@ -514,20 +493,17 @@ class SmppServer:
             return Outcome(Status.ESME_RINVBNDSTS)
         rate = project.smpp_max_submits_per_second
         if rate is not None and not self._bucket(project.project_id, rate).take(time.monotonic()):
-            _log_refusal(rt, project, None, Status.ESME_RTHROTTLED, "smppMaxSubmitsPerSecond")
+            message = f"over smppMaxSubmitsPerSecond ({rate:g})"
+            log_refusal(rt, project, Status.ESME_RTHROTTLED, message, b"")
             return Outcome(Status.ESME_RTHROTTLED)
         try:
             return self._submit(project, pdu)
         except TextError as exc:
-            _log_refusal(rt, project, None, exc.status, str(exc))
+            log_refusal(rt, project, exc.status, str(exc), b"")
             return Outcome(exc.status)
         except FieldError as exc:
-            status = (
-                Status.ESME_RINVDSTADR
-                if exc.field == "destination_addr"
-                else Status.ESME_RINVSRCADR
-            )
-            _log_refusal(rt, project, None, status, str(exc))
+            status = FIELD_STATUS.get(exc.field, Status.ESME_RSUBMITFAIL)
+            log_refusal(rt, project, status, str(exc), b"")
             return Outcome(status)
 
     def _bucket(self, project_id: str, rate: float) -> TokenBucket:
@@ -540,10 +516,11 @@ class SmppServer:
         if pdu.data_coding not in TEXT_CODINGS:
             decode_text(b"", pdu.data_coding)  # raises the TextError that says so
         payload = payload_of(pdu)
-        to = phone_number("destination_addr", address(pdu.destination_addr))
+        # Checked with each part, so that a bad address is refused at the first one.
+        to = phone_number("to", address(pdu.destination_addr))
         requested = source_address(pdu.source_addr, pdu.source_addr_ton)
         if requested is not None:
-            requested = sender("source_addr", requested)
+            requested = sender("from", requested)
         receipt = self._receipt_request(project, pdu, to)
         if payload.concat is None or payload.concat.total == 1:
             return self._whole(project, payload.data, pdu.data_coding, to, requested, receipt)
@@ -575,14 +552,11 @@ class SmppServer:
         incomplete: bool = False,
     ) -> Outcome:
         body = decode_text(data, data_coding, errors="replace" if incomplete else "strict")
-        if not body:
-            raise TextError("the message is empty")
-        seg = segment(body)
-        limit = self.rt.settings.max_segments
-        if seg.segments > limit:
-            raise TextError(f"needs {seg.segments} {seg.encoding} segments; the limit is {limit}")
-        req = SendRequest(to, body, requested, None, seg, api="smpp", incomplete=incomplete)
-        outcome = send(self.rt, project, req, sid=sid)
+        req = make_send(
+            to=to, body=body, requested_from=requested, max_segments=self.rt.settings.max_segments
+        )
+        req = replace(req, sid=sid, incomplete=incomplete)
+        outcome = send(self.rt, project, req, body.encode("utf-8", "replace"))
         if outcome.sid is not None and receipt is not None:
             # One request per message still under way, bounded like the store: past
             # max_messages the oldest request is forgotten (its message is evicted too).

@@ -178,8 +178,9 @@ def test_serve_banner_health_send_and_access_log(tmp_path: Path) -> None:
         assert lines.count(("POST", "/api/v2/message", "200")) == 1
         assert lines.count(("GET", f"/_mock/messages/{sid}", "200")) == 1
         proc = served.proc
-    # uvicorn re-raises the SIGTERM it caught once shutdown is done, so that is the status.
-    assert proc.returncode in (0, -signal.SIGTERM), served.errors()
+    # SIGTERM is how a server is stopped: a clean shutdown exits 0 (uvicorn alone would
+    # raise the signal again and die of it).
+    assert proc.returncode == 0, served.errors()
     assert "Application shutdown complete" in served.errors()
     assert "Traceback" not in served.errors()
 

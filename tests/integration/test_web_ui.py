@@ -132,6 +132,7 @@ def test_demo_endpoint_sends_varied_traffic(client: httpx2.Client, project: dict
     assert any(m["encoding"] == "UCS-2" for m in messages)
     assert any(m["encoding"] == "GSM-7" and m["segments"] > 1 for m in messages)
     assert all(sum(m["units"]) > 0 and len(m["units"]) == m["segments"] for m in messages)
+    assert {m["api"] for m in messages} == {"demo"}
 
 
 def test_demo_traffic_obeys_scenarios(client: httpx2.Client, project: dict[str, Any]) -> None:
@@ -469,3 +470,25 @@ def test_smpp_panel_and_api_label(
     expect(page.locator("#smpp-sessions li")).to_have_count(0)
     rest = send(client, project, "over REST")
     expect(row(page, rest).locator(".api")).to_have_text("REST")
+
+
+def test_inbox_loads_the_newest_page_and_older_ones_on_demand(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """The inbox shows the newest 100 messages; "Load older" brings the rest, live ones too."""
+    sids = [send(client, project, f"number {i}") for i in range(130)]
+    open_inbox(page, server.url)
+    page.select_option("#project-filter", project["projectId"])
+    rows = page.locator("#messages > li")
+    expect(rows).to_have_count(100)
+    expect(rows.first).to_have_attribute("data-sid", sids[-1])  # newest first
+    expect(rows.last).to_have_attribute("data-sid", sids[30])
+    older = page.get_by_role("button", name="Load older messages")
+    expect(older).to_be_visible()
+    older.click()
+    expect(rows).to_have_count(130)
+    expect(rows.last).to_have_attribute("data-sid", sids[0])
+    expect(older).to_be_hidden()
+    live = send(client, project, "and one more")
+    expect(rows).to_have_count(131)
+    expect(rows.first).to_have_attribute("data-sid", live)

@@ -9,7 +9,7 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from augnet_mock.segmentation import GSM7_ALL
@@ -98,6 +98,7 @@ def pdu_strategy(cls: type[Pdu]) -> st.SearchStrategy[Pdu]:
 def test_every_pdu_type_round_trips(cls: type[Pdu]) -> None:
     """Every PDU type decodes back to itself from its own encoding, TLVs included."""
 
+    @settings(deadline=None)  # a loaded machine must not fail a correct round trip
     @given(pdu_strategy(cls))
     def round_trip(pdu: Pdu) -> None:
         raw = encode(pdu)
@@ -108,6 +109,7 @@ def test_every_pdu_type_round_trips(cls: type[Pdu]) -> None:
     round_trip()
 
 
+@settings(deadline=None)
 @given(st.lists(pdu_strategy(SubmitSm), min_size=1, max_size=5), st.data())
 def test_a_stream_cut_anywhere_yields_the_same_pdus(pdus: list[Pdu], data: st.DataObject) -> None:
     """However TCP splits the stream, the reader frames the same PDUs in order."""
@@ -275,6 +277,7 @@ def test_a_cut_tlv_is_malformed() -> None:
     assert info.value.status == Status.ESME_RINVPARLEN
 
 
+@settings(deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise(data: bytes) -> None:
     """Any bytes at all give events, never an exception."""
@@ -285,6 +288,7 @@ def test_random_bytes_never_raise(data: bytes) -> None:
 # -- text -----------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(st.text(st.sampled_from(sorted(GSM7_ALL))))
 def test_gsm_text_round_trips(text: str) -> None:
     """Every GSM 03.38 character, extension table included, survives unpacked encoding."""
@@ -297,6 +301,7 @@ def test_gsm_unpacked_septets() -> None:
     assert decode_text(bytes([0x48, 0x69, 0x11]), DC_DEFAULT) == "Hi_"
 
 
+@settings(deadline=None)
 @given(st.text())
 def test_ucs2_round_trips(text: str) -> None:
     """UCS-2 (UTF-16 big-endian) carries any text, astral characters as surrogate pairs."""
