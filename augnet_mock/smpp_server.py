@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from .errors import error_body
 from .models import Project
@@ -63,6 +63,7 @@ from .smpp_codec import (
     receipt_text,
     response_to,
     status_name,
+    submit_sm_resp_bytes,
 )
 from .validation import FieldError, phone_number, sender
 
@@ -99,9 +100,9 @@ _RECEIPT_SAFE = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What the send path decided for one submit, in SMPP terms."""
+class Outcome(NamedTuple):
+    """What the send path decided for one submit, in SMPP terms (a NamedTuple: one is
+    made per submit, and a tuple is the cheapest record to build)."""
 
     status: int  # command_status for submit_sm_resp
     sid: str | None = None
@@ -201,6 +202,7 @@ class SmppSession(asyncio.Protocol):
         self._sequence = 0
         self._last_seen = 0.0
         self._idle: asyncio.TimerHandle | None = None
+        self._out: list[bytes] | None = None  # answers gathered while a chunk is handled
         # deliver_sm sent and not yet acknowledged, by sequence: requeued if we lose the peer.
         self._awaiting: dict[int, DeliverSm] = {}
         self.unbound = asyncio.Event()  # set by the peer's unbind_resp (shutdown)
@@ -238,30 +240,59 @@ class SmppSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._last_seen = time.monotonic()
-        for event in self.reader.feed(data):
-            if self.transport is None or self.transport.is_closing():
-                return
-            try:
-                if isinstance(event, Pdu):
-                    self.pdus_in += 1
-                    self.handle(event)
-                elif isinstance(event, Malformed):
-                    self.pdus_in += 1
-                    self.write(GenericNack(sequence=event.sequence, status=event.status))
-                else:
-                    self._unframeable(event)
-            except Exception as exc:  # a bug must not take the server or this peer down
-                log.exception("SMPP: failed on %r", event)
-                self.rt.record_error(exc)
-                seq = getattr(event, "sequence", 0)
-                self.write(GenericNack(sequence=seq, status=Status.ESME_RSYSERR))
+        # Answers to everything this chunk held go out in one write: a client with a
+        # window sends several PDUs at once, and a write per answer is a syscall each.
+        out: list[bytes] = []
+        self._out = out
+        try:
+            for event in self.reader.feed(data):
+                if self.transport is None or self.transport.is_closing():
+                    return
+                try:
+                    if isinstance(event, Pdu):
+                        self.pdus_in += 1
+                        self.handle(event)
+                    elif isinstance(event, Malformed):
+                        self.pdus_in += 1
+                        self.write(GenericNack(sequence=event.sequence, status=event.status))
+                    else:
+                        self._unframeable(event)
+                except Exception as exc:  # a bug must not take the server or this peer down
+                    log.exception("SMPP: failed on %r", event)
+                    self.rt.record_error(exc)
+                    seq = getattr(event, "sequence", 0)
+                    self.write(GenericNack(sequence=seq, status=Status.ESME_RSYSERR))
+        finally:
+            self._out = None
+            if out and self.transport is not None and not self.transport.is_closing():
+                self.transport.write(b"".join(out))
 
     # -- writing --------------------------------------------------------------------
 
     def write(self, pdu: Pdu) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.pdus_out += 1
+        if self._out is not None:
+            self._out.append(encode(pdu))
+        else:
             self.transport.write(encode(pdu))
-            self.pdus_out += 1
+
+    def write_bytes(self, data: bytes) -> None:
+        """An already encoded PDU (the hot path's submit_sm_resp)."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.pdus_out += 1
+        if self._out is not None:
+            self._out.append(data)
+        else:
+            self.transport.write(data)
+
+    def flush(self) -> None:
+        """Write what this chunk's answers have gathered so far (before a close)."""
+        if self._out and self.transport is not None and not self.transport.is_closing():
+            self.transport.write(b"".join(self._out))
+            self._out.clear()
 
     def next_sequence(self) -> int:
         self._sequence = self._sequence % MAX_SEQUENCE + 1
@@ -274,6 +305,7 @@ class SmppSession(asyncio.Protocol):
 
     def close(self) -> None:
         if self.transport is not None:
+            self.flush()
             self.transport.close()
 
     # -- inactivity -----------------------------------------------------------------
@@ -353,15 +385,11 @@ class SmppSession(asyncio.Protocol):
         if outcome.drop:
             self._later(outcome.delay, self._drop)
             return
-        resp = SubmitSmResp(
-            sequence=pdu.sequence,
-            status=outcome.status,
-            message_id=(outcome.sid or "") if outcome.status == Status.ESME_ROK else "",
-        )
+        resp = submit_sm_resp_bytes(pdu.sequence, outcome.status, outcome.sid or "")
         if outcome.delay > 0:
-            self._later(outcome.delay, self.write, resp)
+            self._later(outcome.delay, self.write_bytes, resp)
         else:
-            self.write(resp)
+            self.write_bytes(resp)
 
     def _later(self, delay: float, callback: Any, *args: Any) -> None:
         # A delayed answer holds back only its own sequence number: the window goes on.
@@ -372,6 +400,8 @@ class SmppSession(asyncio.Protocol):
 
     def _drop(self) -> None:
         if self.transport is not None:
+            if self._out is not None:
+                self.flush()  # answers to earlier PDUs of this chunk, as if sent before
             self.transport.abort()
 
     def to_json(self) -> dict[str, Any]:
@@ -516,14 +546,16 @@ class SmppServer:
         if pdu.data_coding not in TEXT_CODINGS:
             decode_text(b"", pdu.data_coding)  # raises the TextError that says so
         payload = payload_of(pdu)
-        # Checked with each part, so that a bad address is refused at the first one.
-        to = phone_number("to", address(pdu.destination_addr))
+        to = address(pdu.destination_addr)
         requested = source_address(pdu.source_addr, pdu.source_addr_ton)
-        if requested is not None:
-            requested = sender("from", requested)
         receipt = self._receipt_request(project, pdu, to)
         if payload.concat is None or payload.concat.total == 1:
+            # make_send checks the addresses, as it does for REST.
             return self._whole(project, payload.data, pdu.data_coding, to, requested, receipt)
+        # A part: checked now, so that a bad address is refused at the first one.
+        to = phone_number("to", to)
+        if requested is not None:
+            requested = sender("from", requested)
         return self._part(project, payload.concat, payload.data, pdu, to, requested, receipt)
 
     def _receipt_request(self, project: Project, pdu: SubmitSm, to: str) -> ReceiptRequest | None:
@@ -555,7 +587,8 @@ class SmppServer:
         req = make_send(
             to=to, body=body, requested_from=requested, max_segments=self.rt.settings.max_segments
         )
-        req = replace(req, sid=sid, incomplete=incomplete)
+        if sid is not None or incomplete:
+            req = replace(req, sid=sid, incomplete=incomplete)
         outcome = send(self.rt, project, req, body.encode("utf-8", "replace"))
         if outcome.sid is not None and receipt is not None:
             # One request per message still under way, bounded like the store: past
