@@ -317,8 +317,9 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def smpp_sessions(request: Request) -> Response:
-    sessions = runtime(request).smpp.sessions_json(request.query_params.get("projectId"))
-    return JSONResponse({"sessions": sessions})
+    paging = _query_paging(request, "smpp-sessions")
+    page = runtime(request).smpp.sessions_page(paging, request.query_params.get("projectId"))
+    return _page_response("sessions", "smpp-sessions", page)
 
 
 # -- events -----------------------------------------------------------------------

@@ -974,7 +974,8 @@ def mock_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listSmppSessions",
                 "summary": "Bound SMPP sessions, oldest bind first",
-                "parameters": [list_filter],
+                "description": PAGING_NOTE,
+                "parameters": [list_filter, *paging_params()],
                 "responses": ok("SmppSessionList", "The bound sessions."),
             }
         },

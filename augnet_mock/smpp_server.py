@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import itertools
 import logging
 import time
 from collections import deque
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from .errors import error_body
 from .models import Project
+from .paging import Page, Paging, collect, small_walk
 from .scenarios import Rule
 from .sending import Accepted, Dropped, SendRequest, make_send
 from .smpp_codec import (
@@ -197,6 +199,7 @@ class SmppSession(asyncio.Protocol):
         self.system_id = ""
         self.bind_type: str | None = None
         self.since = ""
+        self.position = 0  # in the order of binds, for paging the session list
         self.pdus_in = 0
         self.pdus_out = 0
         self._sequence = 0
@@ -365,6 +368,7 @@ class SmppSession(asyncio.Protocol):
         self.system_id = pdu.system_id
         self.bind_type = BIND_TYPES[type(pdu)]
         self.since = self.rt.clock.now_iso()
+        self.position = next(self.server.bind_positions)
         version = bytes([0x34])  # SMPP 3.4 §5.3.2.25: the SMSC's interface version
         self.write(
             response_to(pdu, system_id=SMSC_SYSTEM_ID, tlvs=((Tag.SC_INTERFACE_VERSION, version),))
@@ -443,6 +447,7 @@ class SmppServer:
         self.rt = rt
         self.inactivity_timeout = rt.settings.smpp_inactivity_timeout
         self.sessions: set[SmppSession] = set()
+        self.bind_positions = itertools.count(1)
         self.reassembler = Reassembler(rt.new_sid)
         self._server: asyncio.Server | None = None
         self._receipts: dict[str, ReceiptRequest] = {}  # by sid, until its final status
@@ -495,12 +500,15 @@ class SmppServer:
     def bound_sessions(self) -> list[SmppSession]:
         return [s for s in self.sessions if s.bind_type is not None]
 
-    def sessions_json(self, project_id: str | None = None) -> list[dict[str, Any]]:
-        return [
-            s.to_json()
-            for s in sorted(self.bound_sessions(), key=lambda s: (s.since, s.peer))
-            if project_id is None or s.project_id == project_id
-        ]
+    def sessions_page(self, paging: Paging, project_id: str | None = None) -> Page:
+        """Bound sessions, in the order they bound, one page of them (SPEC §2.4.1)."""
+        bound = sorted((s.position, s) for s in self.bound_sessions())
+        return collect(
+            small_walk(bound, paging),
+            lambda s: project_id is None or s.project_id == project_id,
+            SmppSession.to_json,
+            paging,
+        )
 
     # -- binds ----------------------------------------------------------------------
 
