@@ -317,9 +317,9 @@ async def advance_clock(request: Request) -> Response:
 
 
 async def smpp_sessions(request: Request) -> Response:
-    paging = _query_paging(request, "smpp-sessions")
+    paging = _query_paging(request, "sessions")
     page = runtime(request).smpp.sessions_page(paging, request.query_params.get("projectId"))
-    return _page_response("sessions", "smpp-sessions", page)
+    return _page_response("sessions", "sessions", page)
 
 
 # -- events -----------------------------------------------------------------------

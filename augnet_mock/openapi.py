@@ -976,7 +976,10 @@ def mock_paths() -> dict[str, Any]:
                 "summary": "Bound SMPP sessions, oldest bind first",
                 "description": PAGING_NOTE,
                 "parameters": [list_filter, *paging_params()],
-                "responses": ok("SmppSessionList", "The bound sessions."),
+                "responses": {
+                    **ok("SmppSessionList", "The bound sessions."),
+                    **errors("400"),
+                },
             }
         },
         "/_mock/events": {

@@ -738,6 +738,11 @@ def smpp_sessions(w: World) -> httpx2.Response:
         client.disconnect()
 
 
+@probe("GET", "/_mock/smpp/sessions", 400)
+def smpp_sessions_bad_limit(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/smpp/sessions", params={"limit": "0"})
+
+
 # The clock.
 
 
