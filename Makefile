@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CALCULATOR := tests/calculator/node_modules/.package-lock.json
+SMPP_NODE := tests/smpp_node/node_modules/.package-lock.json
 IMAGE ?= augnet-mock:latest
 # The image's base; empty: python:3.11-slim, or the Debian stand-in where it cannot be pulled.
 BASE ?=
@@ -22,6 +23,9 @@ $(VENV)/.installed: pyproject.toml augnet_mock/_version.py | $(BIN)/python
 $(CALCULATOR): tests/calculator/package.json tests/calculator/package-lock.json
 	npm ci --prefix tests/calculator --no-audit --no-fund --silent
 
+$(SMPP_NODE): tests/smpp_node/package.json tests/smpp_node/package-lock.json
+	npm ci --prefix tests/smpp_node --no-audit --no-fund --silent
+
 run: $(VENV)/.installed
 	$(BIN)/augnet-mock serve
 
@@ -40,7 +44,7 @@ typecheck: $(VENV)/.installed
 # was set; the servers the suite starts as subprocesses, CLI and container, are not counted).
 COVERAGE_FLOOR := 68
 
-test: system-deps $(VENV)/.installed $(CALCULATOR) lint typecheck
+test: system-deps $(VENV)/.installed $(CALCULATOR) $(SMPP_NODE) lint typecheck
 	$(BIN)/pytest -n 2 --cov=augnet_mock --cov-branch --cov-report=term:skip-covered \
 		--cov-fail-under=$(COVERAGE_FLOOR)
 

@@ -58,14 +58,24 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(request, ApiError(500, f"internal error: {type(exc).__name__}"))
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, smpp_port: int | None = None) -> Starlette:
+    """The app; its lifespan also runs the SMPP server on the same loop.
+
+    SMPP listens on `settings.smpp_port` (0 there turns it off). An embedder that
+    needs a free port passes `smpp_port=0`, which overrides the settings.
+    """
     runtime = Runtime(settings or Settings())
+    smpp_wanted = smpp_port is not None or runtime.settings.smpp_port != 0
+    smpp_listen = runtime.settings.smpp_port if smpp_port is None else smpp_port
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if smpp_wanted:
+            await runtime.smpp.start(runtime.settings.host, smpp_listen)
         try:
             yield {"runtime": runtime}
         finally:
+            await runtime.smpp.aclose()  # bound peers get their unbind first
             await runtime.aclose()
 
     app = Starlette(

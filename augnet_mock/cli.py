@@ -17,7 +17,13 @@ import uvicorn
 from ._version import __version__
 from .app import create_app
 from .config import OPTIONS, ConfigError, load_settings
-from .models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from .models import (
+    DEFAULT_API_KEY,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SIGNING_KEY,
+    DEFAULT_SMPP_PASSWORD,
+    DEFAULT_SMPP_SYSTEM_ID,
+)
 from .server import Server
 from .settings import Settings
 
@@ -82,6 +88,13 @@ def banner(settings: Settings, url: str, *, smpp: str | None = None) -> str:
         lines.append(f"  project:     {project.project_id}  api_key {project.api_key}{webhook}")
     if not settings.startup_projects():
         lines.append("  projects:    none yet (create one with POST /_mock/projects)")
+    if settings.smpp_port:
+        smpp_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        lines.append(f"  SMPP 3.4:    {smpp_host}:{settings.smpp_port}")
+        if settings.default_project:
+            lines.append(
+                f"  system_id:   {DEFAULT_SMPP_SYSTEM_ID}   password: {DEFAULT_SMPP_PASSWORD}"
+            )
     if settings.admin_token:
         lines.append(f"  admin token: needed by /_mock and the inbox; open {url}/?token=<token>")
     elif settings.host in WILDCARD_HOSTS:

@@ -221,7 +221,19 @@ MAX_BODY_TIMEOUT = 3_600.0  # seconds a request body may take: past an hour it i
 OPTIONS: tuple[Option, ...] = (
     Option("host", _host, "address to listen on (default 127.0.0.1)"),
     Option("port", _int(0, 65535), "HTTP port (default 8080; 0 picks a free one)", "int"),
-    Option("smpp_port", _int(0, 65535), "SMPP port (2775; reserved, no SMPP server yet)", "int"),
+    Option("smpp_port", _int(0, 65535), "SMPP 3.4 port (2775; 0 turns SMPP off)", "int"),
+    Option(
+        "smpp_inactivity_timeout",
+        _positive_float(MAX_BODY_TIMEOUT),
+        "seconds an SMPP session may stay silent before it is closed (120)",
+        "float",
+    ),
+    Option(
+        "smpp_reassembly_timeout",
+        _positive_float(MAX_DELAY),
+        "seconds (mock clock) for all parts of a long SMPP message to arrive (60)",
+        "float",
+    ),
     Option(
         "clock",
         _clock,

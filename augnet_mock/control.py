@@ -118,6 +118,7 @@ async def health(request: Request) -> Response:
             "clock": rt.clock.mode,
             "messages": rt.store.message_count(),
             "callbacks": rt.dispatcher.stats_json(),
+            "smppPort": rt.smpp.port,
         }
     )
 
@@ -318,6 +319,15 @@ async def advance_clock(request: Request) -> Response:
     return JSONResponse(_clock_json(request) | {"ran": ran})
 
 
+# -- SMPP -------------------------------------------------------------------------
+
+
+async def smpp_sessions(request: Request) -> Response:
+    paging = _query_paging(request, "sessions")
+    page = runtime(request).smpp.sessions_page(paging, request.query_params.get("projectId"))
+    return _page_response("sessions", "sessions", page)
+
+
 # -- events -----------------------------------------------------------------------
 
 
@@ -379,5 +389,6 @@ routes = [
     Route("/_mock/scenarios/{id}", delete_scenario, methods=["DELETE"]),
     Route("/_mock/clock", get_clock, methods=["GET"]),
     Route("/_mock/clock/advance", advance_clock, methods=["POST"]),
+    Route("/_mock/smpp/sessions", smpp_sessions, methods=["GET"]),
     Route("/_mock/events", events, methods=["GET"]),
 ]

@@ -7,11 +7,13 @@ defaults come from the project and server, and a scenario rule may change them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from .clock import Clock
 from .dispatcher import Dispatcher
 from .events import EventBus
+from .models import FINAL_STATUSES
 from .store import Store
 
 
@@ -50,6 +52,9 @@ class Lifecycle:
         self._step_job = self._run_step
         self._sent_job = self._run_sent
         self._callback_job = self._run_callback
+        # Told (sid, final status, error code) as each message ends: the SMPP server's
+        # delivery receipts. Set by whoever owns that need; None costs nothing.
+        self.on_final: Callable[[str, str, str | None], None] | None = None
 
     def start(self, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
@@ -83,6 +88,8 @@ class Lifecycle:
             view = self.store.view(plan.sid)
             if view is not None:
                 self.events.publish_later("status", plan.project_id, view.to_json)
+        if self.on_final is not None and status in FINAL_STATUSES:
+            self.on_final(plan.sid, status, code)
         self._callback(plan, status)
 
     def _callback(self, plan: Plan, status: str) -> None:

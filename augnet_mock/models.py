@@ -34,6 +34,9 @@ DEFAULT_PROJECT_ID = "326488d2-f853-4dd6-8610-93f9011ac4e5"
 DEFAULT_API_KEY = "d4uGpkiPxnm8C6yeZEIKSj6AsAcs-W1s"
 DEFAULT_SIGNING_KEY = "augnet-mock-signing-key"  # documented in the README
 DEFAULT_FALLBACK_SENDER = "+441743581416"  # the From of the provider's callback example
+# The default project's SMPP login (README); the provider documents none.
+DEFAULT_SMPP_SYSTEM_ID = "augnet"
+DEFAULT_SMPP_PASSWORD = "augnet"
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
 # Where a send came in, recorded on its message as `api`: the REST API, the web inbox,
@@ -50,11 +53,13 @@ PROJECT_KEYS = (
     "webhookUrl",
     "inboundWebhookUrl",
     "smpp",
+    "smppMaxSubmitsPerSecond",
     "sendDelay",
     "deliveryDelay",
 )
 SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
 SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
+MAX_SUBMITS_PER_SECOND = 1_000_000.0  # far past any SMSC's throttle; keeps the bucket finite
 STATUSES = ("queued", "sent", *FINAL_STATUSES)
 
 
@@ -69,6 +74,9 @@ class Project:
     inbound_webhook_url: str | None = None
     smpp_system_id: str = ""
     smpp_password: str = ""
+    # Submits per second one project may make over SMPP, as a real SMSC throttles; past
+    # it a submit_sm gets ESME_RTHROTTLED. None: no limit.
+    smpp_max_submits_per_second: float | None = None
     send_delay: float | None = None  # None: the server-wide default
     delivery_delay: float | None = None
     created_at: str = ""
@@ -87,6 +95,7 @@ class Project:
             "webhookUrl": self.webhook_url,
             "inboundWebhookUrl": self.inbound_webhook_url,
             "smpp": {"systemId": self.smpp_system_id, "password": self.smpp_password},
+            "smppMaxSubmitsPerSecond": self.smpp_max_submits_per_second,
             "sendDelay": self.send_delay,
             "deliveryDelay": self.delivery_delay,
             "createdAt": self.created_at,
@@ -100,8 +109,8 @@ def default_project() -> Project:
         signing_key=DEFAULT_SIGNING_KEY,
         senders=(),
         fallback_sender=DEFAULT_FALLBACK_SENDER,
-        smpp_system_id="augnet",
-        smpp_password="augnet",
+        smpp_system_id=DEFAULT_SMPP_SYSTEM_ID,
+        smpp_password=DEFAULT_SMPP_PASSWORD,
     )
 
 
@@ -150,6 +159,12 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         raw = value.get(key)
         return None if raw is None else number(p(key), raw, maximum=MAX_DELAY)
 
+    rate = value.get("smppMaxSubmitsPerSecond")
+    if rate is not None:
+        rate = number(p("smppMaxSubmitsPerSecond"), rate, maximum=MAX_SUBMITS_PER_SECOND)
+        if rate <= 0:
+            raise FieldError(p("smppMaxSubmitsPerSecond"), "must be greater than 0, or null")
+
     return Project(
         project_id=project_id,
         api_key=api_key,
@@ -160,6 +175,7 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         inbound_webhook_url=optional_url(p("inboundWebhookUrl"), value.get("inboundWebhookUrl")),
         smpp_system_id=system_id,
         smpp_password=password,
+        smpp_max_submits_per_second=rate,
         send_delay=delay("sendDelay"),
         delivery_delay=delay("deliveryDelay"),
         created_at=created_at,
@@ -242,6 +258,7 @@ class Message(NamedTuple):
     error_code: str | None = None
     batch_id: str | None = None
     api: Source = "rest"
+    incomplete: bool = False  # SMPP: some parts of a long message never arrived
     timeline: tuple[Step, ...] = ()
 
     @property
@@ -269,6 +286,7 @@ class Message(NamedTuple):
             "scenario": self.scenario,
             "batchId": self.batch_id,
             "api": self.api,
+            "incomplete": self.incomplete,
             "createdAt": self.created_at,
         }
         if callbacks is not None:

@@ -25,6 +25,7 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    MAX_SUBMITS_PER_SECOND,
     SMPP_PASSWORD_MAX,
     SMPP_SYSTEM_ID_MAX,
     SOURCES,
@@ -285,6 +286,12 @@ def schemas() -> dict[str, Schema]:
         "webhookUrl": nullable(HTTP_URL),
         "inboundWebhookUrl": nullable(HTTP_URL),
         "smpp": obj(smpp_credentials, required=()),
+        "smppMaxSubmitsPerSecond": {
+            **nullable(
+                {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_SUBMITS_PER_SECOND}
+            ),
+            "description": "SMPP submit_sm a second before ESME_RTHROTTLED; null: no limit",
+        },
         "sendDelay": nullable(DELAY),
         "deliveryDelay": nullable(DELAY),
     }
@@ -348,6 +355,7 @@ def schemas() -> dict[str, Schema]:
                 "webhookUrl": nullable(STRING),
                 "inboundWebhookUrl": nullable(STRING),
                 "smpp": ref("Smpp"),
+                "smppMaxSubmitsPerSecond": nullable({"type": "number"}),
                 "sendDelay": nullable({"type": "number"}),
                 "deliveryDelay": nullable({"type": "number"}),
                 "createdAt": {
@@ -432,6 +440,10 @@ def schemas() -> dict[str, Schema]:
                     "type": "string",
                     "enum": list(SOURCES),
                     "description": "where the send came from (mock extension)",
+                },
+                "incomplete": {
+                    "type": "boolean",
+                    "description": "SMPP: some parts of a long message never arrived in time",
                 },
                 "createdAt": TIMESTAMP,
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
@@ -534,8 +546,24 @@ def schemas() -> dict[str, Schema]:
                 "clock": {"type": "string", "enum": ["real", "manual"]},
                 "messages": {"type": "integer", "minimum": 0},
                 "callbacks": ref("CallbackStats"),
+                "smppPort": {
+                    **nullable({"type": "integer", "minimum": 1, "maximum": 65535}),
+                    "description": "the port the SMPP server listens on; null when it is off",
+                },
             }
         ),
+        "SmppSession": obj(
+            {
+                "projectId": STRING,
+                "systemId": STRING,
+                "bindType": {"type": "string", "enum": ["transmitter", "receiver", "transceiver"]},
+                "peer": {"type": "string", "description": "the client's address:port"},
+                "since": TIMESTAMP,
+                "pdusIn": {"type": "integer", "minimum": 0},
+                "pdusOut": {"type": "integer", "minimum": 0},
+            }
+        ),
+        "SmppSessionList": list_of("sessions", "SmppSession"),
         "CallbackStats": obj(
             {
                 name: {"type": "integer", "minimum": 0, "description": why}
@@ -944,14 +972,26 @@ def mock_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/_mock/smpp/sessions": {
+            "get": {
+                "operationId": "listSmppSessions",
+                "summary": "Bound SMPP sessions, oldest bind first",
+                "description": PAGING_NOTE,
+                "parameters": [list_filter, *paging_params()],
+                "responses": {
+                    **ok("SmppSessionList", "The bound sessions."),
+                    **errors("400"),
+                },
+            }
+        },
         "/_mock/events": {
             "get": {
                 "operationId": "events",
                 "summary": "Server-Sent Events: everything that happens, as it happens",
                 "description": (
                     "Event types: message, status, callback, rejected, project, scenario, "
-                    "cleared, reset. Each `data:` line is the JSON record. A comment line "
-                    "is sent every 15 s so proxies keep the stream open."
+                    "cleared, reset, smpp (a bind or unbind). Each `data:` line is the JSON "
+                    "record. A comment line is sent every 15 s so proxies keep the stream open."
                 ),
                 "parameters": [query("projectId", "only this project's events (and global ones)")],
                 "responses": {

@@ -19,6 +19,7 @@ from .lifecycle import Lifecycle
 from .scenarios import Rule, builtin_rules, chaos_rules, parse_rule
 from .sending import Sender, SendRequest
 from .settings import Settings
+from .smpp_server import SmppServer
 from .store import Store
 
 __all__ = ["Runtime", "SendRequest"]
@@ -66,7 +67,9 @@ class Runtime:
         # edges also write to when they refuse a request before it is a send.
         self.send = self.sender.send
         self.reject = self.sender.reject
+        self.new_sid = self.sender.new_sid
         self.store.reset(settings.startup_projects(), self._startup_rules())
+        self.smpp = SmppServer(self)  # listens once the app's lifespan starts it
 
     def _startup_rules(self) -> list[Rule]:
         # Parsed afresh each time, so `times` counters never outlive a reset.
@@ -83,6 +86,7 @@ class Runtime:
         self.lifecycle.reset()
         self.rng.seed(self.settings.seed)
         self.errors.clear()
+        self.smpp.reset()
         self.store.reset(self.settings.startup_projects(), self._startup_rules())
         self.events.publish("reset", {})
 

@@ -18,15 +18,31 @@ UCS2_SINGLE_PART = 70  # UTF-16 code units, 140 octets / 2
 UCS2_MULTI_PART = 67  # UTF-16 code units once the UDH takes 6 octets (rounded to whole units)
 DEFAULT_MAX_SEGMENTS = 10
 
-# 3GPP TS 23.038 §6.2.1: the GSM 7-bit default alphabet (one septet each). Septet 0x1B is
-# not a character but the escape to the extension table, so U+001B is left out: sending it
+# 3GPP TS 23.038 §6.2.1: the GSM 7-bit default alphabet, in septet order (the SMPP codec
+# maps septets through it). Septet 0x1B is not a character but the escape to the
+# extension table, so it stands here as U+001B and is left out of GSM7_BASIC: sending it
 # as a bare ESC would make the handset read the next septet from the extension table.
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+GSM7_ESCAPE = 0x1B
+GSM7_TABLE = (
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-# 3GPP TS 23.038 §6.2.1.1: the default extension table, reached by ESC (two septets each).
-GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+GSM7_BASIC = frozenset(GSM7_TABLE) - {"\x1b"}
+# 3GPP TS 23.038 §6.2.1.1: the default extension table, reached by ESC (two septets each),
+# by the septet that follows the escape.
+GSM7_EXTENSION_TABLE = {
+    0x0A: "\f",
+    0x14: "^",
+    0x28: "{",
+    0x29: "}",
+    0x2F: "\\",
+    0x3C: "[",
+    0x3D: "~",
+    0x3E: "]",
+    0x40: "|",
+    0x65: "€",
+}
+GSM7_EXTENSION = frozenset(GSM7_EXTENSION_TABLE.values())
 GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
 
 

@@ -58,6 +58,9 @@ class SendRequest:
     requested_from: str | None
     status_callback: str | None
     segmentation: Segmentation
+    # SMPP hands a long message's sid out with its first part, before the message exists.
+    sid: str | None = None
+    incomplete: bool = False  # SMPP: some parts of a long message never arrived
 
 
 def make_send(
@@ -172,6 +175,10 @@ class Sender:
         self._sid_node = random.getrandbits(48) | 1 << 40  # RFC 4122 §4.5 multicast bit
         self._sid_clock_seq = random.getrandbits(14)
 
+    def new_sid(self) -> str:
+        """A fresh message sid."""
+        return str(uuid.uuid1(self._sid_node, self._sid_clock_seq))
+
     def send(
         self,
         project: Project,
@@ -238,7 +245,7 @@ class Sender:
         now = self.clock.now()  # one reading: `since=<createdAt>` always finds the message
         seg = req.segmentation
         message = Message(
-            sid=str(uuid.uuid1(self._sid_node, self._sid_clock_seq)),
+            sid=req.sid or self.new_sid(),
             project_id=project.project_id,
             to=req.to,
             from_=project.effective_sender(req.requested_from),
@@ -251,6 +258,7 @@ class Sender:
             timeline=(("queued", now, None),),
             scenario=rule.label if rule else None,
             api=source,
+            incomplete=req.incomplete,
         )
         self.store.add_message(message)
         if self.events.active:  # rendered when a stream reads it (Message is immutable)

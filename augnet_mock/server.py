@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Generator
+from dataclasses import replace
 from types import TracebackType
 
 import uvicorn
@@ -87,8 +88,16 @@ class LiveServer:
         app: Starlette | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        smpp_port: int | None = 0,
     ) -> None:
-        self.app = app or create_app(settings)
+        """`smpp_port`: where SMPP listens (0: a free port; None: no SMPP server)."""
+        if app is None:
+            base = replace(settings or Settings(), host=host)
+            if smpp_port is None:
+                app = create_app(replace(base, smpp_port=0))
+            else:
+                app = create_app(base, smpp_port=smpp_port)
+        self.app = app
         self._config = uvicorn.Config(
             self.app,
             host=host,
@@ -108,6 +117,11 @@ class LiveServer:
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def smpp_port(self) -> int | None:
+        """The SMPP server's port once started, or None when it has none."""
+        return self.runtime.smpp.port
 
     @property
     def runtime(self) -> Runtime:

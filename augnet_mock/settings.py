@@ -16,7 +16,13 @@ from .models import DEFAULT_PROJECT_ID, Project, copy_project, default_project
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
-    smpp_port: int = 2775
+    smpp_port: int = 2775  # 0: no SMPP server
+    # Wall-clock seconds an SMPP session may stay silent before it is closed. Two minutes
+    # outlasts the 30-60 s enquire_link interval clients commonly use.
+    smpp_inactivity_timeout: float = 120.0
+    # Mock-clock seconds the parts of a long message may take to all arrive; then what came
+    # is recorded as incomplete. A minute is far past any client's gap between parts.
+    smpp_reassembly_timeout: float = 60.0
     clock: ClockMode = "real"
     seed: int | None = None
     max_body_bytes: int = 64 * 1024

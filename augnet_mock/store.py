@@ -124,6 +124,11 @@ class Store:
         with self._lock:
             return self._projects.get(project_id)
 
+    def project_list(self) -> list[Project]:
+        """The live project records (replaced on change, never mutated): SMPP binds scan them."""
+        with self._lock:
+            return list(self._projects.values())
+
     def projects(self) -> list[dict[str, Any]]:
         return self.projects_page(Paging.everything()).items
 

@@ -5,6 +5,7 @@
     python bench/_serve.py receiver --port N [--more-ports N,N,...]
     python bench/_serve.py hang     --port N
     python bench/_serve.py drip     --port N
+    python bench/_serve.py smpp-bare --port N
 
 `mock` is `create_app(Settings(**options))`; `bare` is a Starlette app that reads
 and parses the same JSON and answers {"sid": ...}, the floor the mock is compared
@@ -15,6 +16,8 @@ callback, on one port or several (so that each project of a benchmark can have a
 receiver of its own); `GET /_stats` returns the count and `GET /_dump` every record.
 `hang` and `drip` are broken receivers: `hang` reads each request and never answers;
 `drip` answers 200, but one byte a second (a whole answer takes about 40 s).
+`smpp-bare` is the SMPP floor: it reads each PDU's header only and answers a bind
+with bind_*_resp and anything else with a fixed submit_sm_resp of the same sequence.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import asyncio
 import json
 import signal
+import struct
 import time
 import uuid
 from collections.abc import Callable, Coroutine
@@ -200,6 +204,41 @@ class DripProtocol(asyncio.Protocol):
             await asyncio.sleep(DRIP_INTERVAL)
 
 
+# -- the bare SMPP responder ----------------------------------------------------------
+
+SMPP_HEADER = struct.Struct(">IIII")  # SMPP 3.4 §3.2
+SMPP_BINDS = (0x01, 0x02, 0x09)  # bind_receiver, bind_transmitter, bind_transceiver
+FIXED_MESSAGE_ID = b"00000000-0000-1000-8000-000000000000\x00"  # as long as a sid
+
+
+class BareSmppProtocol(asyncio.Protocol):
+    """Frames by command_length and answers from the header alone: no body is decoded."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.transport is not None
+        buf = self.buf
+        buf += data
+        pos, out = 0, []
+        while len(buf) - pos >= 16:
+            length, command_id, _, sequence = SMPP_HEADER.unpack_from(buf, pos)
+            if len(buf) - pos < length:
+                break
+            pos += length
+            body = b"bare\x00" if command_id in SMPP_BINDS else FIXED_MESSAGE_ID
+            resp_id = command_id | 0x80000000 if command_id in SMPP_BINDS else 0x80000004
+            out.append(SMPP_HEADER.pack(16 + len(body), resp_id, 0, sequence) + body)
+        del buf[:pos]
+        if out:
+            self.transport.write(b"".join(out))
+
+
 async def serve_until_signal(factory: Callable[[], asyncio.Protocol], ports: list[int]) -> None:
     """Listen on every port until SIGINT or SIGTERM."""
     loop = asyncio.get_running_loop()
@@ -223,7 +262,7 @@ def run_async(main: Coroutine[Any, Any, None]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["mock", "bare", "receiver", "hang", "drip"])
+    parser.add_argument("kind", choices=["mock", "bare", "receiver", "hang", "drip", "smpp-bare"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--options", default="{}", help="Settings(**options) for mock, as JSON")
     parser.add_argument("--more-ports", default="", help="receiver: more ports, comma-separated")
@@ -235,6 +274,8 @@ def main() -> None:
         run_async(serve_until_signal(HangProtocol, ports))
     elif args.kind == "drip":
         run_async(serve_until_signal(DripProtocol, ports))
+    elif args.kind == "smpp-bare":
+        run_async(serve_until_signal(BareSmppProtocol, ports))
     elif args.kind == "bare":
         run_uvicorn(bare_app(), args.port)
     else:

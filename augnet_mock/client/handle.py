@@ -227,6 +227,32 @@ class AugnetMock:
     def webhook_url(self, url: str | None) -> None:
         self.update(webhookUrl=url)
 
+    # -- SMPP: what an SMPP client needs to bind as this project -------------------
+
+    @property
+    def smpp_host(self) -> str:
+        """The host the SMPP server is on: the same as the HTTP server's."""
+        return httpx2.URL(self.base_url).host
+
+    @property
+    def smpp_port(self) -> int | None:
+        """The SMPP server's port (None when it runs without SMPP). An external server
+        reports its own port, which a container's port mapping may change."""
+        if self._server is not None:
+            return self._server.smpp_port
+        port: int | None = self._control.call("GET", "/_mock/health").get("smppPort")
+        return port
+
+    @property
+    def smpp_system_id(self) -> str:
+        system_id: str = self.project["smpp"]["systemId"]
+        return system_id
+
+    @property
+    def smpp_password(self) -> str:
+        password: str = self.project["smpp"]["password"]
+        return password
+
     def update(self, **fields: Any) -> dict[str, Any]:
         """Change project fields by their JSON names (PATCH /_mock/projects/{id})."""
         self.project = self._control.call(

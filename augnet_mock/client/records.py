@@ -75,6 +75,7 @@ class SentMessage:
     scenario: str | None
     created_at: str
     raw: dict[str, Any] = field(repr=False, compare=False)
+    api: str = "rest"  # the API it came in on: "rest" or "smpp"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SentMessage:
@@ -95,6 +96,7 @@ class SentMessage:
             scenario=data.get("scenario"),
             created_at=data.get("createdAt", ""),
             raw=data,
+            api=data.get("api", "rest"),
         )
 
     @property

@@ -139,6 +139,11 @@
     return encoding === "GSM-7" ? "septets" : "UTF-16 units";
   }
 
+  function apiName(api) {
+    // REST and SMPP are the provider's two APIs; the mock's own sources keep their names.
+    return { rest: "REST", smpp: "SMPP" }[api] || api;
+  }
+
   function rowFor(m) {
     const li = el("li", { class: "row-item", "data-sid": m.sid, "data-steps": m.timeline.length });
     const button = el(
@@ -149,6 +154,7 @@
       el("span", { class: "row-meta" },
         el("span", { text: `from ${m.from}` }),
         el("span", { text: `${m.segments} ${m.segments === 1 ? "part" : "parts"} · ${m.encoding}` }),
+        el("span", { class: `api api-${m.api}`, text: apiName(m.api) }),
         timeEl(m.createdAt)),
       el("span", { class: "preview", text: m.body }),
     );
@@ -342,6 +348,8 @@
       ...field("Effective sender", el("code", { text: m.from }),
         el("span", { class: "note", text: ` ${senderNote(m)}` })),
       ...field("To", el("code", { text: m.to })),
+      ...field("API", apiName(m.api),
+        m.incomplete ? el("span", { class: "note", text: " incomplete: parts never arrived" }) : null),
       ...field("SID", el("code", { text: m.sid })),
       ...field("Project", el("code", { text: m.projectId })),
       ...field("Created", timeEl(m.createdAt)),
@@ -644,6 +652,25 @@
     $("rejected-empty").hidden = true;
   }
 
+  // -- SMPP sessions ------------------------------------------------------------
+
+  function sessionItem(s) {
+    return el("li", {},
+      el("strong", { text: s.systemId }), ` ${s.bindType} `, el("code", { text: s.peer }),
+      el("div", { class: "note", text: `since ${clockTime(s.since)} · ${s.pdusIn} PDUs in, ${s.pdusOut} out` }));
+  }
+
+  async function loadSmpp() {
+    const [health, data] = await Promise.all([
+      call("GET", "/_mock/health"),
+      call("GET", `/_mock/smpp/sessions${query({ projectId: state.filter })}`),
+    ]);
+    $("smpp-port").textContent = health.smppPort === null
+      ? "SMPP is off (--smpp-port 0)." : `Listening on port ${health.smppPort}.`;
+    $("smpp-sessions").replaceChildren(...data.sessions.map(sessionItem));
+    $("smpp-empty").hidden = data.sessions.length > 0;
+  }
+
   // -- clock --------------------------------------------------------------------
 
   function showClock(clock) {
@@ -716,6 +743,9 @@
       case "reset":
         loadAll();
         break;
+      case "smpp":
+        loadSmpp().catch(() => {});
+        break;
       case "missed": // the stream fell behind and dropped events: catch up from the API
         loadAll();
         break;
@@ -745,7 +775,7 @@
       live.textContent = "Reconnecting…";
     });
     const kinds = ["message", "status", "callback", "rejected", "scenario", "project",
-      "cleared", "reset", "missed"];
+      "cleared", "reset", "missed", "smpp"];
     for (const kind of kinds) {
       source.addEventListener(kind, (event) => {
         let data = {};
@@ -763,7 +793,7 @@
     try {
       await loadProjects();
       await Promise.all([loadMessages(), loadScenarios(), loadMagic(), loadClock(),
-        loadRejected()]);
+        loadRejected(), loadSmpp()]);
       const sid = location.hash.slice(1);
       if (sid && sid !== state.selected) await openMessage(sid, false);
       else if (state.selected) refreshDetailSoon(state.selected);
@@ -780,6 +810,7 @@
       $("clear").textContent = state.filter ? "Clear this project's messages" : "Clear messages";
       reloadMessages();
       loadRejected().catch(() => {});
+      loadSmpp().catch(() => {});
     });
     $("clear").addEventListener("click", clearMessages);
     $("older").addEventListener("click", loadOlder);

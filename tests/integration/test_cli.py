@@ -39,6 +39,8 @@ ACCESS_LINE = re.compile(r'"(GET|POST|PUT|DELETE) (\S+) HTTP/1\.1" (\d{3})')
 def clean_env(**extra: str) -> dict[str, str]:
     """This environment without AUGNET_MOCK_* settings, running the source tree."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUGNET_MOCK_")}
+    # Tests run side by side: none may take the fixed SMPP port 2775 (0 turns SMPP off).
+    env["AUGNET_MOCK_SMPP_PORT"] = "0"
     env["PYTHONPATH"] = str(REPO)
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)

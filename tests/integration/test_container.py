@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+import smpplib.client
 from httpsig.verify import HeaderVerifier
 from receiver import Received, Receiver
 
@@ -353,11 +353,23 @@ def test_examples_pass_against_the_container(container: Container) -> None:
 
 
 def test_smpp_port_answers(container: Container) -> None:
-    """The SMPP port accepts a connection, once the project has an SMPP server."""
-    if importlib.util.find_spec("augnet_mock.smpp") is None:
-        pytest.skip("no SMPP server yet (augnet_mock.smpp does not exist): nothing listens")
-    with socket.create_connection(("127.0.0.1", container.smpp_port), timeout=5):
-        pass
+    """The container's SMPP server binds the default project and records a submit."""
+    client = smpplib.client.Client(
+        "127.0.0.1", container.smpp_port, timeout=10, allow_unknown_opt_params=True
+    )
+    client.connect()
+    try:
+        client.bind_transceiver(system_id="augnet", password="augnet")
+        client.send_message(
+            source_addr="TAXI", destination_addr="447700900123", short_message=b"from SMPP"
+        )
+        resp = client.read_pdu()
+        assert (resp.command, resp.status) == ("submit_sm_resp", 0)
+        client.unbind()
+    finally:
+        client.disconnect()
+    message = httpx2.get(f"{container.url}/_mock/messages/{resp.message_id.decode()}").json()
+    assert (message["body"], message["api"]) == ("from SMPP", "smpp")
 
 
 # -- configured containers --------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Any
 import httpx2
 import jsonschema_rs
 import pytest
+import smpplib.client
 from receiver import Receiver
 from starlette.routing import Mount, Route
 
@@ -268,6 +269,7 @@ class World:
     """Two dedicated servers (manual and real clock), a receiver and some records."""
 
     def __init__(self, manual: LiveServer, real: LiveServer, receiver: Receiver) -> None:
+        self.manual = manual
         self.m = httpx2.Client(base_url=manual.url, timeout=10.0, trust_env=False)
         self.r = httpx2.Client(base_url=real.url, timeout=10.0, trust_env=False)
         self.receiver = receiver
@@ -714,6 +716,31 @@ def delete_scenario(w: World) -> httpx2.Response:
 @probe("DELETE", "/_mock/scenarios/{id}", 404)
 def delete_missing_scenario(w: World) -> httpx2.Response:
     return w.m.delete("/_mock/scenarios/no-such-rule")
+
+
+# SMPP.
+
+
+@probe("GET", "/_mock/smpp/sessions", 200)
+def smpp_sessions(w: World) -> httpx2.Response:
+    port = w.manual.smpp_port
+    assert port is not None
+    client = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True)
+    client.connect()
+    try:
+        project = w.project["smpp"]
+        client.bind_transceiver(system_id=project["systemId"], password=project["password"])
+        response = w.m.get("/_mock/smpp/sessions")
+        assert response.json()["sessions"], response.text  # a listed session, checked too
+        return response
+    finally:
+        client.unbind()
+        client.disconnect()
+
+
+@probe("GET", "/_mock/smpp/sessions", 400)
+def smpp_sessions_bad_limit(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/smpp/sessions", params={"limit": "0"})
 
 
 # The clock.

@@ -180,7 +180,11 @@ def test_linked_calls_conform_to_the_document(
     base_url = fuzzed.url
     reached: Counter[str] = Counter()
 
-    class Workflow(SCHEMA.as_state_machine()):  # type: ignore[misc]
+    # The SMPP session list has no links and is empty with no SMPP client bound: in the
+    # derandomized run its steps only crowd out the chains that reach every link target.
+    linked = SCHEMA.exclude(path="/_mock/smpp/sessions")
+
+    class Workflow(linked.as_state_machine()):  # type: ignore[misc]
         def setup(self) -> None:
             # Every scenario starts from the startup state (earlier ones may have deleted
             # the default project or advanced the clock), with the default project's

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx2
 import pytest
+import smpplib.client
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from receiver import Receiver
 
@@ -439,6 +440,36 @@ def test_layout_fits_and_screenshots(
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"inbox-{width}.png"))
         page.screenshot(path=str(ARTIFACTS / f"inbox-{width}-full.png"), full_page=True)
+
+
+def test_smpp_panel_and_api_label(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """A bound SMPP client shows in the sessions panel, and its message says API SMPP."""
+    open_inbox(page, server.url, project["projectId"])
+    expect(page.locator("#smpp-empty")).to_be_visible()
+    assert server.smpp_port is not None
+    esme = smpplib.client.Client(
+        "127.0.0.1", server.smpp_port, timeout=10, allow_unknown_opt_params=True
+    )
+    esme.connect()
+    try:
+        login = project["smpp"]
+        esme.bind_transceiver(system_id=login["systemId"], password=login["password"])
+        sessions = page.locator("#smpp-sessions li")
+        expect(sessions).to_have_count(1)
+        expect(sessions).to_contain_text(f"{login['systemId']} transceiver")
+        esme.send_message(source_addr="TAXI", destination_addr="447515650839", short_message=b"hi")
+        sid = esme.read_pdu().message_id.decode()
+        expect(row(page, sid).locator(".api")).to_have_text("SMPP")
+        open_message(page, sid)
+        expect(page.locator("#detail .facts")).to_contain_text("APISMPP")
+        esme.unbind()
+    finally:
+        esme.disconnect()
+    expect(page.locator("#smpp-sessions li")).to_have_count(0)
+    rest = send(client, project, "over REST")
+    expect(row(page, rest).locator(".api")).to_have_text("REST")
 
 
 def test_inbox_loads_the_newest_page_and_older_ones_on_demand(

@@ -55,6 +55,7 @@ class MockProcess:
             "AUGNET_MOCK_SEND_DELAY": "0.01",
             "AUGNET_MOCK_DELIVERY_DELAY": "0.01",
             "AUGNET_MOCK_ACCESS_LOG": "false",
+            "AUGNET_MOCK_SMPP_PORT": "0",  # tests run side by side: keep off port 2775
         }
         # A file, not a pipe: nobody reads the log while the server runs, and a full
         # pipe would stall it.

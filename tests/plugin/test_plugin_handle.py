@@ -15,6 +15,7 @@ import aiohttp
 import httpx
 import httpx2
 import pytest
+import smpplib.client
 
 from augnet_mock import AugnetError, AugnetMock, LiveServer, MagicNumbers, verify
 from augnet_mock.handle import fast_settings, find_code
@@ -475,3 +476,30 @@ def test_unsupported_clients_get_a_type_error(augnet: AugnetMock) -> None:
             await httpx2.AsyncClient(transport=wrong).get(f"{augnet.base_url}/_mock/health")
 
     asyncio.run(wrong_kind())
+
+
+def test_smpp_details_bind_the_tests_own_project(augnet: AugnetMock) -> None:
+    """smpp_host, smpp_port, smpp_system_id and smpp_password bind this test's project."""
+    assert augnet.smpp_port is not None
+    client = smpplib.client.Client(
+        augnet.smpp_host, augnet.smpp_port, timeout=10, allow_unknown_opt_params=True
+    )
+    client.connect()
+    try:
+        client.bind_transmitter(system_id=augnet.smpp_system_id, password=augnet.smpp_password)
+        client.send_message(source_addr="TAXI", destination_addr=NUMBER[1:], short_message=b"hi")
+        assert client.read_pdu().status == 0
+        client.unbind()
+    finally:
+        client.disconnect()
+    message = augnet.wait_for_message(to=NUMBER)
+    assert (message.body, message.api) == ("hi", "smpp")
+
+
+def test_smpp_port_of_an_external_server(augnet_server: LiveServer) -> None:
+    """A handle made from a URL learns the SMPP port from the server's health."""
+    with AugnetMock.create(augnet_server.url) as handle:
+        assert handle.smpp_port == augnet_server.smpp_port
+        assert handle.smpp_host == "127.0.0.1"
+        assert len(handle.smpp_system_id) <= 15
+        assert len(handle.smpp_password) <= 8

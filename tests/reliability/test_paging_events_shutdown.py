@@ -338,7 +338,7 @@ def serve(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]
     env["PYTHONUNBUFFERED"] = "1"
     with out.open("wb") as out_fh, err.open("wb") as err_fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "augnet_mock", "serve", "--port", "0"],
+            [sys.executable, "-m", "augnet_mock", "serve", "--port", "0", "--smpp-port", "0"],
             stdout=out_fh,
             stderr=err_fh,
             stdin=subprocess.DEVNULL,

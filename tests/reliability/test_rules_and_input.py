@@ -212,6 +212,7 @@ BAD_CONFIGS = {
 def serve(config: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env["PYTHONPATH"] = str(REPO)  # the source tree, not an older installed copy
+    env["AUGNET_MOCK_SMPP_PORT"] = "0"  # tests run side by side: keep off port 2775
     return subprocess.run(
         [sys.executable, "-m", "augnet_mock", "serve", "--config", str(config), "--port", "0"],
         env=env,
