@@ -226,7 +226,11 @@ class MockProcess:
     def __init__(self, workdir: Path, options: dict[str, str]) -> None:
         self.stdout_path = workdir / "server.out"
         self.stderr_path = workdir / "server.err"
+<<<<<<< Updated upstream
         argv = [sys.executable, "-m", "augnet_mock", "serve", "--port", "0", "--smpp-port", "0"]
+=======
+        argv = [sys.executable, "-m", "augnet_mock", "serve", "--port", "0", "--no-access-log"]
+>>>>>>> Stashed changes
         for name, value in options.items():
             argv += [f"--{name.replace('_', '-')}", value]
         self.argv = argv
@@ -719,7 +723,6 @@ async def execute(run: Run, messages: int, faults: bool) -> None:
             "callback_timeout": str(CALLBACK_TIMEOUT_S),
             "callback_attempts": str(CALLBACK_ATTEMPTS),
             "callback_backoff": str(CALLBACK_BACKOFF_S),
-            "access_log": "false",
         }
         mock = MockProcess(tmp, options)
         stack.callback(mock.kill)
