@@ -226,11 +226,8 @@ class MockProcess:
     def __init__(self, workdir: Path, options: dict[str, str]) -> None:
         self.stdout_path = workdir / "server.out"
         self.stderr_path = workdir / "server.err"
-<<<<<<< Updated upstream
         argv = [sys.executable, "-m", "augnet_mock", "serve", "--port", "0", "--smpp-port", "0"]
-=======
-        argv = [sys.executable, "-m", "augnet_mock", "serve", "--port", "0", "--no-access-log"]
->>>>>>> Stashed changes
+        argv.append("--no-access-log")
         for name, value in options.items():
             argv += [f"--{name.replace('_', '-')}", value]
         self.argv = argv
