@@ -78,6 +78,10 @@ def banner(settings: Settings, url: str, *, smpp: str | None = None) -> str:
     lines.append(f"  control API: {url}/_mock   OpenAPI: {url}/openapi.json")
     if smpp is not None:
         lines.append(f"  SMPP:        {smpp}")
+        if settings.default_project:
+            lines.append(
+                f"  system_id:   {DEFAULT_SMPP_SYSTEM_ID}   password: {DEFAULT_SMPP_PASSWORD}"
+            )
     configured = settings.projects  # from the config file
     if settings.default_project and all(p.project_id != DEFAULT_PROJECT_ID for p in configured):
         lines.append(f"  project_id:  {DEFAULT_PROJECT_ID}  (the provider's example project)")
@@ -88,13 +92,6 @@ def banner(settings: Settings, url: str, *, smpp: str | None = None) -> str:
         lines.append(f"  project:     {project.project_id}  api_key {project.api_key}{webhook}")
     if not settings.startup_projects():
         lines.append("  projects:    none yet (create one with POST /_mock/projects)")
-    if settings.smpp_port:
-        smpp_host = f"[{settings.host}]" if ":" in settings.host else settings.host
-        lines.append(f"  SMPP 3.4:    {smpp_host}:{settings.smpp_port}")
-        if settings.default_project:
-            lines.append(
-                f"  system_id:   {DEFAULT_SMPP_SYSTEM_ID}   password: {DEFAULT_SMPP_PASSWORD}"
-            )
     if settings.admin_token:
         lines.append(f"  admin token: needed by /_mock and the inbox; open {url}/?token=<token>")
     elif settings.host in WILDCARD_HOSTS:
@@ -175,7 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_STARTUP
     port = sock.getsockname()[1]
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(banner(settings, f"http://{host}:{port}"), flush=True)
+    smpp = f"{host}:{settings.smpp_port}" if settings.smpp_port else None
+    print(banner(settings, f"http://{host}:{port}", smpp=smpp), flush=True)
     server = Server(config, app.state.runtime.events)
     tune_gc()
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl+C while stopping

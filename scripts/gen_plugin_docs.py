@@ -97,6 +97,14 @@ PROPERTY_NOTES = {  # properties with no docstring of their own
     "webhook_url": "the project's webhook URL, or None; assign to point callbacks elsewhere",
 }
 EXAMPLES = {
+    "smpp_host": "smpplib.client.Client(augnet.smpp_host, augnet.smpp_port)",
+    "smpp_port": "smpplib.client.Client(augnet.smpp_host, augnet.smpp_port)",
+    "smpp_system_id": (
+        "client.bind_transceiver(system_id=augnet.smpp_system_id, password=augnet.smpp_password)"
+    ),
+    "smpp_password": (
+        "client.bind_transceiver(system_id=augnet.smpp_system_id, password=augnet.smpp_password)"
+    ),
     "httpx_client": 'augnet.httpx_client.post("/api/v2/message", json=message)',
     "httpx_async_client": 'await augnet.httpx_async_client.post("/api/v2/message", json=message)',
     "client": 'augnet.client.post("/api/v2/message", json=message)',

@@ -245,11 +245,13 @@ class AugnetMock:
 
     @property
     def smpp_system_id(self) -> str:
+        """The system_id this test's project binds with over SMPP."""
         system_id: str = self.project["smpp"]["systemId"]
         return system_id
 
     @property
     def smpp_password(self) -> str:
+        """The password this test's project binds with over SMPP."""
         password: str = self.project["smpp"]["password"]
         return password
 

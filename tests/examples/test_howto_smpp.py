@@ -31,7 +31,9 @@ def test_smpp_submit_and_receipt(augnet: AugnetMock) -> None:
             esm_class=esm_class,
             registered_delivery=True,
         )
-    while not receipts:  # submit_sm_resp for each part, then the receipt
+    for _ in range(10):  # submit_sm_resp for each part, then the receipt
+        if receipts:
+            break
         client.read_once()
     client.unbind()
     client.disconnect()
