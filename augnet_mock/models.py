@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .advisor import advice_json
 from .clock import iso
 from .segmentation import segment
 
@@ -133,6 +134,10 @@ class Message(NamedTuple):
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    price: float | None = None  # per the price table when sent (pricing.py)
+    # Send-time warnings (an unknown field, strictness.py), one per line: a string, not
+    # a tuple, so that the stored row stays flat (see `Store`).
+    warnings: str | None = None
     timeline: tuple[Step, ...] = ()
 
     @property
@@ -160,6 +165,9 @@ class Message(NamedTuple):
             "scenario": self.scenario,
             "batchId": self.batch_id,
             "createdAt": self.created_at,
+            "price": self.price,
+            "warnings": self.warnings.split("\n") if self.warnings else [],
+            "advice": advice_json(self.body, self.encoding),
         }
         if callbacks is not None:
             data["callbacks"] = [a.to_json() for a in callbacks]

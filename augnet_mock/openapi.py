@@ -421,7 +421,51 @@ def schemas() -> dict[str, Schema]:
                 },
                 "batchId": nullable(STRING),
                 "createdAt": TIMESTAMP,
+                "price": {
+                    **nullable({"type": "number", "minimum": 0}),
+                    "description": "segments times the per-part price for `to` and the "
+                    "encoding, from the project's or the server's price table",
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": STRING,
+                    "description": "what the send got away with, e.g. an unknown field",
+                },
+                "advice": {
+                    **nullable(ref("Advice")),
+                    "description": "for UCS-2 messages: the characters that forced UCS-2",
+                },
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
+            }
+        ),
+        "Culprit": obj(
+            {
+                "char": STRING,
+                "codePoint": {"type": "string", "pattern": "^U\\+[0-9A-F]{4,6}$"},
+                "name": {"type": "string", "description": "its Unicode name, or empty"},
+                "position": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "first position in the body, in code points",
+                },
+                "count": {"type": "integer", "minimum": 1},
+                "replacement": {
+                    **nullable(STRING),
+                    "description": "the customary GSM-7 stand-in, or null when there is none",
+                },
+            }
+        ),
+        "Advice": obj(
+            {
+                "culprits": {"type": "array", "items": ref("Culprit")},
+                "replacements": {"type": "integer", "minimum": 0},
+                "fixedBody": STRING,
+                "fixedEncoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                "fixedSegments": {"type": "integer", "minimum": 0},
+                "summary": {
+                    "type": "string",
+                    "examples": ["3 parts \u2192 1 part with 2 replacements"],
+                },
             }
         ),
         "RejectedRequest": obj(
