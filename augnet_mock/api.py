@@ -31,6 +31,7 @@ from .runtime import Runtime, SendRequest
 from .scenarios import Rule
 from .segmentation import segment
 from .store import Store
+from .strictness import Unknown, refusal, unknown_fields
 from .validation import (
     FieldError,
     optional_url,
@@ -41,6 +42,7 @@ from .validation import (
 )
 
 SEND_FIELDS = ("to", "body", "from", "statusCallback")
+WARNING_HEADER = "Augnet-Mock-Warning"  # one per warning, on an accepted send
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="augnet"'}
 
 
@@ -90,8 +92,8 @@ def authenticate(request: Request, store: Store) -> Project:
     return project
 
 
-def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
-    """Validate a send body (SPEC §1.2); unknown fields are ignored."""
+def parse_send(payload: Any, *, max_segments: int, warnings: tuple[str, ...] = ()) -> SendRequest:
+    """Validate a send body (SPEC §1.2); unknown fields are ignored (`warnings` says so)."""
     if not isinstance(payload, dict):
         # Not "body": that is also the name of the message text field.
         raise FieldError("request body", f"must be a JSON object, got {type_name(payload)}")
@@ -111,7 +113,14 @@ def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
             "body",
             f"needs {seg.segments} {seg.encoding} segments; the limit is {max_segments}",
         )
-    return SendRequest(to, body, requested, callback, seg)
+    return SendRequest(to, body, requested, callback, seg, warnings)
+
+
+def check_fields(payload: Any) -> Unknown | None:
+    """The body's unknown fields, or None when there are none (the common case, cheaply)."""
+    if not isinstance(payload, dict) or all(key in SEND_FIELDS for key in payload):
+        return None
+    return unknown_fields(payload, SEND_FIELDS)
 
 
 def drop_connection(request: Request) -> None:
@@ -151,14 +160,23 @@ async def send_message(request: Request) -> Response:
     raw = b""
     project: Project | None = None
     rule: Rule | None = None
+    warnings: tuple[str, ...] = ()
     try:
         project = authenticate(request, rt.store)
         require_json(request)
         raw = await read_body(request, rt.settings.max_body_bytes)
+        payload = parse_json(raw)
+        unknown = check_fields(payload)
+        if unknown:
+            warnings = tuple(unknown.warnings())
+            if rt.settings.strict_for(project):
+                raise ApiError(400, refusal(unknown))
         try:
-            req = parse_send(parse_json(raw), max_segments=rt.settings.max_segments)
+            req = parse_send(payload, max_segments=rt.settings.max_segments, warnings=warnings)
         except FieldError as exc:
-            raise ApiError(400, str(exc)) from exc
+            # "to: is required" next to a "To" that was ignored: say what was meant.
+            hint = "; ".join(warnings)
+            raise ApiError(400, f"{exc} ({hint})" if hint else str(exc)) from exc
         rule = rt.pick_rule(project.project_id, req)
         if rule is not None:
             dropped = await apply_api_effects(request, rt, rule)
@@ -174,7 +192,23 @@ async def send_message(request: Request) -> Response:
                     body=raw,
                 )
                 return dropped
-        return sid_response(rt.accept(project, req, rule).sid)
+        sid = rt.accept(project, req, rule).sid
+        response = sid_response(sid)
+        if warnings:
+            rt.reject(
+                method=request.method,
+                path=request.url.path,
+                status=200,
+                error=None,
+                project_id=project.project_id,
+                rule=rule,
+                body=raw,
+                warnings=warnings,
+                sid=sid,
+            )
+            for warning in warnings:
+                response.headers.append(WARNING_HEADER, warning)
+        return response
     except ApiError as err:
         error = error_payload(request, err)
         rt.reject(
@@ -185,6 +219,7 @@ async def send_message(request: Request) -> Response:
             project_id=project.project_id if project else None,
             rule=rule,
             body=raw,
+            warnings=warnings,
         )
         return CompactJSONResponse(error, err.status, headers=err.headers)
 

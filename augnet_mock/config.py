@@ -19,6 +19,7 @@ from typing import Any
 
 from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .loopback import parse_alias
+from .pricing import parse_prices
 from .scenarios import parse_rule
 from .settings import Settings, parse_project
 from .validation import MAX_DELAY, FieldError, integer, number, shown, type_name
@@ -153,6 +154,15 @@ def _token(key: str, raw: Any) -> str:
     return token
 
 
+def _user_agent(key: str, raw: Any) -> str:
+    # Visible ASCII and spaces: it travels as a header value (RFC 9110 §5.5).
+    if not isinstance(raw, str) or not raw.strip():
+        raise FieldError(key, f"must be a non-empty string, got {type_name(raw)}")
+    if not all(" " <= c <= "~" for c in raw) or len(raw) > 256:
+        raise FieldError(key, "must be at most 256 printable ASCII characters")
+    return raw
+
+
 def _clock(key: str, raw: Any) -> str:
     if raw not in ("real", "manual"):
         raise FieldError(key, f'must be "real" or "manual" (got {shown(raw)})')
@@ -246,6 +256,21 @@ OPTIONS: tuple[Option, ...] = (
         "besides loopback ones (* for any)",
     ),
     Option("admin_token", _token, "token the control API and inbox require (none)"),
+    Option(
+        "strict",
+        _bool,
+        "refuse sends with fields Augnet would ignore, e.g. statusCallBack (false: a warning)",
+    ),
+    Option(
+        "prices",
+        parse_prices,
+        'price per part by destination prefix, JSON: {"*": 0.05, "+44": 0.04} (README)',
+    ),
+    Option(
+        "callback_user_agent",
+        _user_agent,
+        "User-Agent of status callbacks (the provider's: Apache-HttpClient/4.5.10 ...)",
+    ),
 )
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
 

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 from .advisor import advice_json
 from .clock import iso
+from .pricing import PriceTable
 from .segmentation import segment
 
 # Augnet's sample credentials (the provider document's curl example), so the seed's
@@ -38,6 +39,11 @@ class Project:
     send_delay: float | None = None  # None: the server-wide default
     delivery_delay: float | None = None
     created_at: str = ""
+    strict: bool | None = None  # refuse unknown send fields; None: the server's `strict`
+    prices: PriceTable | None = None  # None: the server's `prices`
+    # The provider documents `To` in callback bodies, but its own captured callback has
+    # none (README, assumptions): False sends them without it.
+    callback_to: bool = True
 
     def effective_sender(self, requested: str | None) -> str:
         """A whitelisted sender goes out as asked; anything else as the fallback."""
@@ -56,6 +62,9 @@ class Project:
             "sendDelay": self.send_delay,
             "deliveryDelay": self.delivery_delay,
             "createdAt": self.created_at,
+            "strict": self.strict,
+            "prices": None if self.prices is None else self.prices.to_json(),
+            "callbackTo": self.callback_to,
         }
 
 
@@ -189,10 +198,12 @@ class RejectedRequest:
     method: str
     path: str
     status: int | None  # None: a scenario dropped the connection, so nothing was answered
-    error: dict[str, Any]
+    error: dict[str, Any] | None  # None: accepted, logged for its warnings
     project_id: str | None = None
     scenario: str | None = None
     body: str = ""
+    warnings: tuple[str, ...] = ()
+    sid: str | None = None  # the message, when the call was accepted despite warnings
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -205,4 +216,6 @@ class RejectedRequest:
             "projectId": self.project_id,
             "scenario": self.scenario,
             "body": self.body,
+            "warnings": list(self.warnings),
+            "sid": self.sid,
         }

@@ -37,6 +37,7 @@ class SendRequest:
     requested_from: str | None
     status_callback: str | None
     segmentation: Segmentation
+    warnings: tuple[str, ...] = ()  # unknown fields Augnet would ignore (strictness.py)
 
 
 class Runtime:
@@ -92,6 +93,7 @@ class Runtime:
         """Record a valid send and start its lifecycle."""
         now = self.clock.now()  # one reading: `since=<createdAt>` always finds the message
         seg = req.segmentation
+        prices = self.settings.prices if project.prices is None else project.prices
         message = Message(
             sid=str(uuid.uuid1(self._sid_node, self._sid_clock_seq)),
             project_id=project.project_id,
@@ -105,6 +107,8 @@ class Runtime:
             created_epoch=now,
             timeline=(("queued", now, None),),
             scenario=rule.label if rule else None,
+            price=prices.price(req.to, seg.encoding, seg.segments),
+            warnings="\n".join(req.warnings) if req.warnings else None,
         )
         self.store.add_message(message)
         if self.events.active:
@@ -143,11 +147,14 @@ class Runtime:
         method: str,
         path: str,
         status: int | None,
-        error: dict[str, Any],
+        error: dict[str, Any] | None,
         project_id: str | None,
         rule: Rule | None,
         body: bytes,
+        warnings: tuple[str, ...] = (),
+        sid: str | None = None,
     ) -> None:
+        """Log a rejected call; or, with `sid`, an accepted one that drew warnings."""
         rejected = RejectedRequest(
             id=uuid.uuid4().hex[:16],
             at=self.clock.now_iso(),
@@ -158,6 +165,8 @@ class Runtime:
             project_id=project_id,
             scenario=rule.label if rule else None,
             body=body[:2048].decode("utf-8", "replace"),
+            warnings=warnings,
+            sid=sid,
         )
         self.store.add_rejected(rejected)
         self.events.publish("rejected", rejected.to_json())

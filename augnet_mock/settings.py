@@ -20,6 +20,7 @@ from .models import (
     DEFAULT_SIGNING_KEY,
     Project,
 )
+from .pricing import DEFAULT_PRICE_TABLE, PriceTable, parse_prices
 from .validation import (
     MAX_DELAY,
     FieldError,
@@ -43,6 +44,9 @@ PROJECT_KEYS = (
     "smpp",
     "sendDelay",
     "deliveryDelay",
+    "strict",
+    "prices",
+    "callbackTo",
 )
 SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
 SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
@@ -90,6 +94,17 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # When set, the control API and inbox need it (guard.py); kept out of repr and logs.
     admin_token: str | None = field(default=None, repr=False)
+    # Refuse sends with fields Augnet would ignore (strictness.py); a project may override.
+    strict: bool = False
+    prices: PriceTable = DEFAULT_PRICE_TABLE  # per part, by prefix and encoding (pricing.py)
+    # The provider's example callback headers name its client: Java's Apache HttpClient.
+    callback_user_agent: str = "Apache-HttpClient/4.5.10 (Java/11.0.5)"
+
+    def strict_for(self, project: Project) -> bool:
+        return self.strict if project.strict is None else project.strict
+
+    def prices_for(self, project: Project) -> PriceTable:
+        return self.prices if project.prices is None else project.prices
 
     def startup_projects(self) -> list[Project]:
         """The projects a fresh (or reset) mock holds: the default one, then the config's."""
@@ -169,4 +184,13 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         send_delay=delay("sendDelay"),
         delivery_delay=delay("deliveryDelay"),
         created_at=created_at,
+        strict=_optional_bool(p("strict"), value.get("strict")),
+        prices=None if value.get("prices") is None else parse_prices(p("prices"), value["prices"]),
+        callback_to=_optional_bool(p("callbackTo"), value.get("callbackTo")) is not False,
     )
+
+
+def _optional_bool(field: str, raw: Any) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true, false or null, got {type_name(raw)}")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .models import CallbackAttempt, Message, Project, RejectedRequest
+from .pricing import Usage
 from .scenarios import Rule, SendContext, choose
 
 DEFAULT_MAX_MESSAGES = 10_000
@@ -33,6 +34,9 @@ DEFAULT_MAX_RULES = 1_000
 Row = tuple[Any, ...]
 _HEAD = Message._fields.index("timeline")
 _STATUS, _ERROR_CODE = (Message._fields.index(name) for name in ("status", "error_code"))
+_PROJECT, _SEGMENTS, _PRICE, _CREATED = (
+    Message._fields.index(name) for name in ("project_id", "segments", "price", "created_epoch")
+)
 
 
 def _row(message: Message) -> Row:
@@ -199,6 +203,33 @@ class Store:
                 for m in map(_message, self._messages.values())
                 if flt.matches(m)
             ]
+
+    def usage(
+        self,
+        *,
+        project_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> dict[str, Any]:
+        """Messages, parts and cost per project (and in total) of the kept messages
+        created in [since, until), read off the rows without building records."""
+        with self._lock:
+            per: dict[str, Usage] = {}
+            total = Usage()
+            for row in self._messages.values():
+                created = row[_CREATED]
+                if (
+                    (project_id is not None and row[_PROJECT] != project_id)
+                    or (since is not None and created < since)
+                    or (until is not None and created >= until)
+                ):
+                    continue
+                per.setdefault(row[_PROJECT], Usage()).add(row[_SEGMENTS], row[_PRICE])
+                total.add(row[_SEGMENTS], row[_PRICE])
+        return {
+            "projects": [{"projectId": pid, **u.to_json()} for pid, u in per.items()],
+            "total": total.to_json(),
+        }
 
     def message_count(self) -> int:
         with self._lock:
