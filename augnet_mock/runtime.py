@@ -40,6 +40,10 @@ class SendRequest:
     warnings: tuple[str, ...] = ()  # unknown fields Augnet would ignore (strictness.py)
 
 
+def _omits_to(effect: Any) -> bool:
+    return effect is not None and "omitTo" in effect.callback
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -59,6 +63,7 @@ class Runtime:
             max_pending=settings.max_pending_callbacks or settings.max_messages,
             loopback_alias=settings.loopback_alias,
             on_error=self.record_error,
+            user_agent=settings.callback_user_agent,
         )
         # An evicted, cleared or deleted message's pending callbacks go with it.
         self.store.on_forget = self.dispatcher.forget
@@ -131,7 +136,7 @@ class Runtime:
             sid=message.sid,
             project_id=project.project_id,
             from_=message.from_,
-            to=message.to,
+            to=message.to if project.callback_to and not _omits_to(effect) else None,
             send_delay=send_delay,
             delivery_delay=delivery,
             final_status=(effect.final_status if effect and effect.final_status else "delivered"),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import ClockMode
+from .dispatcher import DEFAULT_USER_AGENT
 from .models import (
     DEFAULT_API_KEY,
     DEFAULT_FALLBACK_SENDER,
@@ -98,7 +99,7 @@ class Settings:
     strict: bool = False
     prices: PriceTable = DEFAULT_PRICE_TABLE  # per part, by prefix and encoding (pricing.py)
     # The provider's example callback headers name its client: Java's Apache HttpClient.
-    callback_user_agent: str = "Apache-HttpClient/4.5.10 (Java/11.0.5)"
+    callback_user_agent: str = DEFAULT_USER_AGENT
 
     def strict_for(self, project: Project) -> bool:
         return self.strict if project.strict is None else project.strict
