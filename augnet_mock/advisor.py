@@ -254,3 +254,45 @@ def advice_json(body: str, encoding: str) -> dict[str, Any] | None:
         return None
     advice = advise(body)
     return None if advice is None else advice.to_json()
+
+
+def fit_problem(
+    body: str, *, encoding: str | None = None, max_segments: int | None = None
+) -> str | None:
+    """Why `body` does not fit (the wanted encoding, at most `max_segments` parts), naming
+    each culprit and its position and the fix; None when it fits. The text of
+    `assert_fits` and of `assert_sent(encoding=..., max_segments=...)`."""
+    seg = segment(body)
+    problems = []
+    if encoding is not None and seg.encoding != encoding:
+        problems.append(f"is {seg.encoding}, not {encoding}")
+    if max_segments is not None and seg.segments > max_segments:
+        problems.append(f"needs {_parts(seg.segments)} ({seg.encoding}), over {max_segments}")
+    if not problems:
+        return None
+    lines = [f"the body {' and '.join(problems)}"]
+    advice = advise(body)
+    if advice is not None:
+        lines.append("characters that forced UCS-2 (position in code points):")
+        lines += [f"  {c.describe()}" for c in advice.culprits]
+        lines.append(
+            f"with the replacements: {advice.summary} ({advice.fixed_encoding}): "
+            f"{advice.fixed_body!r}"
+        )
+    return "\n".join(lines)
+
+
+def describe_split(body: str) -> str:
+    """The split as the inbox shows it: encoding, each part, the culprits and the fix."""
+    seg = segment(body)
+    unit = "septets" if seg.encoding == "GSM-7" else "UTF-16 units"
+    lines = [f"{seg.encoding}, {_parts(seg.segments)}, {seg.total_units} {unit}"]
+    for i, (part, units) in enumerate(zip(seg.parts, seg.units, strict=True), 1):
+        lines.append(f"part {i} ({units} {unit}): {part!r}")
+    advice = advise(body)
+    if advice is not None:
+        lines.append("characters that forced UCS-2 (position in code points):")
+        lines += [f"  {c.describe()}" for c in advice.culprits]
+        lines.append(f"fix: {advice.summary} ({advice.fixed_encoding})")
+        lines.append(f"fixed text: {advice.fixed_body!r}")
+    return "\n".join(lines)
