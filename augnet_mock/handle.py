@@ -23,9 +23,11 @@ from typing import Any, TypeVar
 
 import httpx2
 
+from .advisor import fit_problem
 from .scenarios import MAGIC_NUMBERS
 from .server import LiveServer
 from .settings import Settings
+from .transcript import transcript
 from .transport import (
     AsyncAugnetTransport,
     AsyncNetworkTransport,
@@ -34,6 +36,7 @@ from .transport import (
     NetworkTransport,
     SyncTransport,
 )
+from .webhook_audit import Scorecard, audit_webhook
 
 T = TypeVar("T")
 
@@ -686,14 +689,26 @@ class AugnetMock:
         segments: int | None = None,
         status: str | None = None,
         count: int | None = None,
+        encoding: str | None = None,
+        max_segments: int | None = None,
     ) -> list[SentMessage]:
         """Assert a matching message was sent (exactly `count` of them, if given), and
-        return the matches. On failure, the error shows what was sent instead."""
+        return the matches. On failure, the error shows what was sent instead.
+
+        `encoding` ("GSM-7") and `max_segments` are then checked on every match: a
+        failure names the characters that forced UCS-2, their positions, and the fix."""
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
         expected = Expectation(to, from_, body, body_contains, segments, status)
         sent = self.messages()
         matches = [m for m in sent if expected.matches(m)]
         if (count is None and matches) or len(matches) == count:
+            unfit = [
+                f"message {m.sid} to {m.to}: {problem}"
+                for m in matches
+                if (problem := fit_problem(m.body, encoding=encoding, max_segments=max_segments))
+            ]
+            if unfit:
+                raise AssertionError("augnet-mock: " + "\n".join(unfit))
             return matches
         what = expected.describe()
         if count is None:
@@ -704,6 +719,39 @@ class AugnetMock:
                 f"found {len(matches)}."
             )
         raise AssertionError(near_miss_report(expected, sent, count=count, headline=headline))
+
+    @staticmethod
+    def assert_fits(
+        body: str, *, max_segments: int | None = None, encoding: str | None = None
+    ) -> None:
+        """Assert a text (a rendered template, say) fits, without sending it: at most
+        `max_segments` parts, in `encoding` if given. The failure names the characters
+        that forced UCS-2, their positions and the fix."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not ours
+        problem = fit_problem(body, encoding=encoding, max_segments=max_segments)
+        if problem:
+            raise AssertionError(f"augnet-mock: {problem}")
+
+    def usage(self) -> dict[str, Any]:
+        """This project's messages, parts and cost so far (`GET /_mock/usage`)."""
+        data = self._call("GET", "/_mock/usage", params={"projectId": self.project_id})
+        total: dict[str, Any] = data["total"]
+        return total
+
+    def transcript(self) -> str:
+        """Every message this project sent, with its timeline and callbacks, as text."""
+        return transcript(
+            self._call("GET", "/_mock/messages", params={"projectId": self.project_id})["messages"]
+        )
+
+    def audit_webhook(self, url: str, *, timeout: float = 5.0) -> Scorecard:
+        """Audit the receiver at `url` with this project's id and signing key (see
+        `augnet-mock check-webhook`); `scorecard.safe` is the verdict."""
+        if not self.signing_key:
+            raise AugnetError("audit_webhook: this project has no signing key to sign with")
+        return audit_webhook(
+            url, signing_key=self.signing_key, project_id=self.project_id, timeout=timeout
+        )
 
     def assert_not_sent(self, *, to: str | None = None, body_contains: str | None = None) -> None:
         """Assert no message matching these was sent."""
