@@ -187,8 +187,14 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         created_at=created_at,
         strict=_optional_bool(p("strict"), value.get("strict")),
         prices=None if value.get("prices") is None else parse_prices(p("prices"), value["prices"]),
-        callback_to=_optional_bool(p("callbackTo"), value.get("callbackTo")) is not False,
+        callback_to=_bool(p("callbackTo"), value.get("callbackTo", True)),
     )
+
+
+def _bool(field: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true or false, got {type_name(raw)}")
 
 
 def _optional_bool(field: str, raw: Any) -> bool | None:

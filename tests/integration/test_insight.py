@@ -210,3 +210,11 @@ def test_project_strict_must_be_boolean(client: httpx2.Client, value: object) ->
     response = client.post("/_mock/projects", json={"strict": value})
     assert response.status_code == 400
     assert response.json()["message"].startswith("strict: must be true, false or null")
+
+
+@pytest.mark.parametrize("value", [None, "no", 0])
+def test_project_callback_to_must_be_boolean(client: httpx2.Client, value: object) -> None:
+    """callbackTo is true or false (left out: true); anything else is a 400 naming it."""
+    response = client.post("/_mock/projects", json={"callbackTo": value})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("callbackTo: must be true or false")
