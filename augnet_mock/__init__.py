@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .app import create_app
-from .handle import AugnetError, AugnetMock, Callback, MagicNumbers, SentMessage, ServerError
+from .client import AugnetError, AugnetMock, Callback, MagicNumbers, SentMessage, ServerError
 from .server import LiveServer
 from .settings import Settings
 from .signing import SignatureError, sign, verify

@@ -1,8 +1,10 @@
 """The Augnet surface: `POST /api/v2/message` with HTTP Basic auth.
 
-The route authenticates, reads and validates the body, lets a scenario rule
-interfere, and hands a valid send to the runtime. Every rejection is rendered
-in the one error shape and written to the rejected-requests log.
+The route authenticates, reads and validates the body, hands the send to
+`Runtime.send` (which decides and records what happens), and renders the outcome:
+the sid, an error in the one error shape, or a dropped connection. A request
+refused before it is a send (credentials, content type, size, bad fields) is
+written to the rejected-requests log here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import ApiError, dropped_body
+from .errors import ApiError
 from .httpio import (
     CompactJSONResponse,
     error_payload,
@@ -27,19 +29,12 @@ from .httpio import (
     sid_response,
 )
 from .models import Project
-from .runtime import Runtime, SendRequest
-from .scenarios import Rule
-from .segmentation import segment
+from .sending import Accepted, Dropped, parse_send
 from .store import Store
 from .strictness import Unknown, refusal, unknown_fields
-from .validation import (
-    FieldError,
-    optional_url,
-    phone_number,
-    require_string,
-    sender,
-    type_name,
-)
+from .validation import FieldError
+
+__all__ = ["basic_credentials", "parse_send", "routes"]
 
 SEND_FIELDS = ("to", "body", "from", "statusCallback")
 WARNING_HEADER = "Augnet-Mock-Warning"  # one per warning, on an accepted send
@@ -92,30 +87,6 @@ def authenticate(request: Request, store: Store) -> Project:
     return project
 
 
-def parse_send(payload: Any, *, max_segments: int, warnings: tuple[str, ...] = ()) -> SendRequest:
-    """Validate a send body (SPEC §1.2); unknown fields are ignored (`warnings` says so)."""
-    if not isinstance(payload, dict):
-        # Not "body": that is also the name of the message text field.
-        raise FieldError("request body", f"must be a JSON object, got {type_name(payload)}")
-    for key in ("to", "body"):
-        if key not in payload or payload[key] is None:
-            raise FieldError(key, "is required")
-    to = phone_number("to", payload["to"])
-    body = require_string("body", payload["body"])
-    if not body:
-        raise FieldError("body", "must not be empty")
-    requested = payload.get("from")
-    requested = None if requested is None else sender("from", requested)
-    callback = optional_url("statusCallback", payload.get("statusCallback"))
-    seg = segment(body)
-    if seg.segments > max_segments:
-        raise FieldError(
-            "body",
-            f"needs {seg.segments} {seg.encoding} segments; the limit is {max_segments}",
-        )
-    return SendRequest(to, body, requested, callback, seg, warnings)
-
-
 def check_fields(payload: Any) -> Unknown | None:
     """The body's unknown fields, or None when there are none (the common case, cheaply)."""
     if not isinstance(payload, dict) or all(key in SEND_FIELDS for key in payload):
@@ -138,28 +109,11 @@ def drop_connection(request: Request) -> None:
     transport.abort()
 
 
-async def apply_api_effects(request: Request, rt: Runtime, rule: Rule) -> Response | None:
-    effect = rule.effect
-    if effect.latency is not None:
-        low, high = effect.latency
-        # Latency is how long the HTTP answer takes: wall time, not mock time.
-        await asyncio.sleep(rt.rng.uniform(low, high) if high > low else low)
-    if effect.drop_connection:
-        drop_connection(request)
-        return Response(status_code=204)  # never sent: the socket is gone
-    if effect.api_error is not None:
-        err = effect.api_error
-        headers = {"Retry-After": str(err.retry_after)} if err.retry_after is not None else {}
-        raise ApiError(err.status, err.message, headers=headers)
-    return None
-
-
 async def send_message(request: Request) -> Response:
     rt = runtime(request)
     rt.dispatcher.lane.api_request()  # callbacks give way while sends keep coming
     raw = b""
     project: Project | None = None
-    rule: Rule | None = None
     warnings: tuple[str, ...] = ()
     try:
         project = authenticate(request, rt.store)
@@ -172,43 +126,11 @@ async def send_message(request: Request) -> Response:
             if rt.settings.strict_for(project):
                 raise ApiError(400, refusal(unknown))
         try:
-            req = parse_send(payload, max_segments=rt.settings.max_segments, warnings=warnings)
+            send = parse_send(payload, max_segments=rt.settings.max_segments, warnings=warnings)
         except FieldError as exc:
             # "to: is required" next to a "To" that was ignored: say what was meant.
             hint = "; ".join(warnings)
             raise ApiError(400, f"{exc} ({hint})" if hint else str(exc)) from exc
-        rule = rt.pick_rule(project.project_id, req)
-        if rule is not None:
-            dropped = await apply_api_effects(request, rt, rule)
-            if dropped is not None:
-                # Logged like any rejection, so the drop and its rule are traceable.
-                rt.reject(
-                    method=request.method,
-                    path=request.url.path,
-                    status=None,
-                    error=dropped_body(request.url.path, rt.clock.now_iso(), rule.label),
-                    project_id=project.project_id,
-                    rule=rule,
-                    body=raw,
-                )
-                return dropped
-        sid = rt.accept(project, req, rule).sid
-        response = sid_response(sid)
-        if warnings:
-            rt.reject(
-                method=request.method,
-                path=request.url.path,
-                status=200,
-                error=None,
-                project_id=project.project_id,
-                rule=rule,
-                body=raw,
-                warnings=warnings,
-                sid=sid,
-            )
-            for warning in warnings:
-                response.headers.append(WARNING_HEADER, warning)
-        return response
     except ApiError as err:
         error = error_payload(request, err)
         rt.reject(
@@ -217,11 +139,27 @@ async def send_message(request: Request) -> Response:
             status=err.status,
             error=error,
             project_id=project.project_id if project else None,
-            rule=rule,
+            rule=None,
             body=raw,
             warnings=warnings,
         )
         return CompactJSONResponse(error, err.status, headers=err.headers)
+    outcome = rt.send(
+        project, send, source="rest", raw_body=raw, method=request.method, path=request.url.path
+    )
+    if outcome.latency:
+        # Latency is how long the HTTP answer takes: wall time, not mock time.
+        await asyncio.sleep(outcome.latency)
+    if isinstance(outcome, Accepted):
+        response = sid_response(outcome.message.sid)
+        for warning in warnings:  # also in the requests log, with the sid (sending.py)
+            response.headers.append(WARNING_HEADER, warning)
+        return response
+    if isinstance(outcome, Dropped):
+        drop_connection(request)
+        return Response(status_code=204)  # never sent: the socket is gone
+    retry = {"Retry-After": str(outcome.retry_after)} if outcome.retry_after is not None else {}
+    return CompactJSONResponse(outcome.error, outcome.status, headers=retry)
 
 
 routes = [Route("/api/v2/message", send_message, methods=["POST"])]

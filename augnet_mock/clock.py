@@ -22,10 +22,16 @@ from typing import Any, Literal
 # thousands are pending. Jobs do quick bookkeeping; anything that waits (a webhook
 # POST) is handed to its owner (the dispatcher), which `settle` waits for.
 Job = Callable[..., None]
-# (due, seq, job number, *args): flat, and the job by number, because the garbage
-# collector untracks a tuple of plain values at its first young collection, while
-# a callable or a nested tuple inside keeps it tracked (and scanned) while pending.
+# (due, seq, job number, *args, *record fields): flat, and the job by number, because
+# the garbage collector untracks a tuple of plain values at its first young collection,
+# while a callable or a nested tuple inside keeps it tracked (and scanned) while pending.
+# That layout is this module's alone: a job scheduled with a `record` (a NamedTuple)
+# gets the record back whole, rebuilt here from its spread-out fields.
 Entry = tuple[Any, ...]
+Record = tuple[Any, ...]  # a NamedTuple instance: its class has `_make`
+# How to call job number n: the job, how many plain arguments lead, and the record's
+# `_make` (None: no record).
+JobCall = tuple[Job, int, Callable[[Any], Record] | None]
 Settle = Callable[[], Awaitable[None]]
 ErrorHook = Callable[[BaseException], None]
 ClockMode = Literal["real", "manual"]
@@ -65,9 +71,9 @@ class Clock:
         self.settle: Settle | None = None
         self._seq = itertools.count()
         # Jobs are a handful of bound methods (the lifecycle's, the dispatcher's),
-        # numbered on first use.
-        self._jobs: list[Job] = []
-        self._job_numbers: dict[Job, int] = {}
+        # numbered on first use with each call shape (argument count, record type).
+        self._jobs: list[JobCall] = []
+        self._job_numbers: dict[tuple[Job, int, type | None], int] = {}
 
     def now(self) -> float:
         raise NotImplementedError
@@ -75,8 +81,10 @@ class Clock:
     def now_iso(self) -> str:
         return iso(self.now())
 
-    def schedule(self, delay: float, job: Job, *args: Any) -> None:
-        """Run `job(*args)` once `delay` seconds of this clock have passed."""
+    def schedule(self, delay: float, job: Job, *args: Any, record: Record | None = None) -> None:
+        """Run `job(*args)`, or `job(*args, record)`, once `delay` seconds of this clock
+        have passed. A `record` (a NamedTuple) waits spread out in the flat entry and is
+        rebuilt before the call, so the caller never sees the layout."""
         raise NotImplementedError
 
     @property
@@ -89,16 +97,25 @@ class Clock:
     async def aclose(self) -> None:
         """Drop whatever is still scheduled."""
 
-    def _entry(self, due: float, job: Job, args: tuple[Any, ...]) -> Entry:
-        number = self._job_numbers.get(job)
+    def _entry(self, due: float, job: Job, args: tuple[Any, ...], record: Record | None) -> Entry:
+        kind = None if record is None else type(record)
+        key = (job, len(args), kind)
+        number = self._job_numbers.get(key)
         if number is None:
-            number = self._job_numbers[job] = len(self._jobs)
-            self._jobs.append(job)
-        return (due, next(self._seq), number, *args)
+            number = self._job_numbers[key] = len(self._jobs)
+            make = None if kind is None else kind._make  # type: ignore[attr-defined]  # NamedTuple
+            self._jobs.append((job, len(args), make))
+        if record is None:
+            return (due, next(self._seq), number, *args)
+        return (due, next(self._seq), number, *args, *record)
 
     def _run(self, entry: Entry) -> None:
         try:
-            self._jobs[entry[2]](*entry[3:])
+            job, lead, make = self._jobs[entry[2]]
+            if make is None:
+                job(*entry[3:])
+            else:
+                job(*entry[3 : 3 + lead], make(entry[3 + lead :]))
         except Exception as exc:  # a failed job must not stop the others
             log.error("scheduled job failed", exc_info=exc)
             if self._on_error:
@@ -119,10 +136,10 @@ class RealClock(Clock):
     def now(self) -> float:
         return time.time()
 
-    def schedule(self, delay: float, job: Job, *args: Any) -> None:
+    def schedule(self, delay: float, job: Job, *args: Any, record: Record | None = None) -> None:
         loop = asyncio.get_running_loop()
         due = loop.time() + max(0.0, delay)
-        heapq.heappush(self._queue, self._entry(due, job, args))
+        heapq.heappush(self._queue, self._entry(due, job, args, record))
         if self._timer is None or due + REAL_CLOCK_GRANULARITY < self._timer_due:
             self._arm(loop)
 
@@ -167,8 +184,9 @@ class ManualClock(Clock):
     def now(self) -> float:
         return self._now
 
-    def schedule(self, delay: float, job: Job, *args: Any) -> None:
-        heapq.heappush(self._queue, self._entry(self._now + max(0.0, delay), job, args))
+    def schedule(self, delay: float, job: Job, *args: Any, record: Record | None = None) -> None:
+        due = self._now + max(0.0, delay)
+        heapq.heappush(self._queue, self._entry(due, job, args, record))
 
     @property
     def pending(self) -> int:

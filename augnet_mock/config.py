@@ -8,20 +8,22 @@ defaults < config file < environment < command line. A bad value raises
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .loopback import parse_alias
+from .models import parse_project
 from .pricing import parse_prices
 from .scenarios import parse_rule
-from .settings import Settings, parse_project
+from .settings import Settings
 from .validation import MAX_DELAY, FieldError, integer, number, shown, type_name
 
 ENV_PREFIX = "AUGNET_MOCK_"
@@ -45,11 +47,43 @@ class ConfigError(ValueError):
         super().__init__(_CONTROL.sub(lambda m: repr(m.group())[1:-1], message))
 
 
+# What a `[server]` value must be in TOML, which has types of its own: a quoted port is
+# a mistake to point out, not a string to parse as the environment's must be. The CLI
+# also derives from it: "bool" options take --flag/--no-flag.
+Kind = Literal["str", "int", "float", "bool", "hosts", "table"]
+KIND_NAMES: dict[Kind, str] = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "hosts": "a string or an array of strings",
+    "table": "a table (or a JSON string)",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Option:
     name: str  # the Settings field and the `[server]` key
     parse: Callable[[str, Any], Any]  # (key, raw) -> value, raising FieldError
     help: str
+    kind: Kind = "str"
+    choices: tuple[str, ...] = ()  # the only values it takes, for --help and errors
+
+    def fits_toml(self, raw: Any) -> bool:
+        """Whether a TOML value has this option's type (its range is parse's to check)."""
+        if self.kind == "bool":
+            return isinstance(raw, bool)
+        if isinstance(raw, bool):
+            return False  # a TOML boolean is never a number, though Python's bool is an int
+        if self.kind == "int":
+            return isinstance(raw, int)
+        if self.kind == "float":
+            return isinstance(raw, int | float)
+        if self.kind == "hosts":
+            return isinstance(raw, str | list)
+        if self.kind == "table":
+            return isinstance(raw, str | dict)
+        return isinstance(raw, str)
 
     @property
     def flag(self) -> str:
@@ -163,8 +197,11 @@ def _user_agent(key: str, raw: Any) -> str:
     return raw
 
 
+CLOCKS = ("real", "manual")
+
+
 def _clock(key: str, raw: Any) -> str:
-    if raw not in ("real", "manual"):
+    if raw not in CLOCKS:
         raise FieldError(key, f'must be "real" or "manual" (got {shown(raw)})')
     return str(raw)
 
@@ -196,75 +233,99 @@ MAX_BODY_TIMEOUT = 3_600.0  # seconds a request body may take: past an hour it i
 
 OPTIONS: tuple[Option, ...] = (
     Option("host", _host, "address to listen on (default 127.0.0.1)"),
-    Option("port", _int(0, 65535), "HTTP port (default 8080; 0 picks a free one)"),
-    Option("smpp_port", _int(0, 65535), "SMPP port (2775; reserved, no SMPP server yet)"),
-    Option("clock", _clock, "real (default) or manual: manual time moves only when advanced"),
+    Option("port", _int(0, 65535), "HTTP port (default 8080; 0 picks a free one)", "int"),
+    Option("smpp_port", _int(0, 65535), "SMPP port (2775; reserved, no SMPP server yet)", "int"),
     Option(
-        "seed", _int(0, MAX_SEED), "seed for scenario probabilities and chaos, for repeatable runs"
+        "clock",
+        _clock,
+        "real (default) or manual: manual time moves only when advanced",
+        choices=CLOCKS,
     ),
     Option(
-        "max_messages", _int(1, MAX_MESSAGES), "messages kept before the oldest are evicted (10000)"
+        "seed",
+        _int(0, MAX_SEED),
+        "seed for scenario probabilities and chaos, for repeatable runs",
+        "int",
     ),
-    Option("max_segments", _int(1, 255), "most parts one message may need (10)"),
-    Option("max_body_bytes", _int(1, MAX_BODY_BYTES), "largest request body in bytes (65536)"),
+    Option(
+        "max_messages",
+        _int(1, MAX_MESSAGES),
+        "messages kept before the oldest are evicted (10000)",
+        "int",
+    ),
+    Option("max_segments", _int(1, 255), "most parts one message may need (10)", "int"),
+    Option(
+        "max_body_bytes", _int(1, MAX_BODY_BYTES), "largest request body in bytes (65536)", "int"
+    ),
     Option(
         "max_rules",
         _int(0, MAX_RULES),
         "most scenario rules held at once, config file's included (1000)",
+        "int",
     ),
-    Option("send_delay", _float(MAX_DELAY), "seconds from queued to sent (0.2)"),
-    Option("delivery_delay", _float(MAX_DELAY), "seconds from sent to delivered (0.5)"),
-    Option("callback_attempts", _int(1, 100), "tries per status callback (5)"),
+    Option("send_delay", _float(MAX_DELAY), "seconds from queued to sent (0.2)", "float"),
+    Option("delivery_delay", _float(MAX_DELAY), "seconds from sent to delivered (0.5)", "float"),
+    Option("callback_attempts", _int(1, 100), "tries per status callback (5)", "int"),
     Option(
         "callback_backoff",
         _float(MAX_CALLBACK_WAIT),
         "seconds before the first retry; doubles after (1.0)",
+        "float",
     ),
     Option(
         "callback_timeout",
         _positive_float(MAX_TIMEOUT),
         "seconds each callback attempt may take, connect to last byte (5.0; 0 < t <= 3600)",
+        "float",
     ),
     Option(
         "callback_concurrency_per_receiver",
         _int(1, MAX_IN_FLIGHT),
         "callback attempts on the wire to one receiver (origin) at once (8; 1 to 100)",
+        "int",
     ),
     Option(
         "max_pending_callbacks",
         _int(1, MAX_MESSAGES),
         "pending callbacks kept before the oldest are dropped (default: max_messages)",
+        "int",
     ),
     Option(
         "loopback_alias",
         parse_alias,
         "send callbacks for localhost, 127.0.0.0/8 and ::1 to this host instead (in a container)",
     ),
-    Option("chaos_api_errors", _float(1.0), "chance of a random 503 on each send (0)"),
-    Option("chaos_undelivered", _float(1.0), "chance of each message ending undelivered (0)"),
-    Option("default_project", _bool, "start with the provider's example project (true)"),
-    Option("access_log", _bool, "log one line per request (true)"),
+    Option("chaos_api_errors", _float(1.0), "chance of a random 503 on each send (0)", "float"),
+    Option(
+        "chaos_undelivered", _float(1.0), "chance of each message ending undelivered (0)", "float"
+    ),
+    Option("default_project", _bool, "start with the provider's example project (true)", "bool"),
+    Option("access_log", _bool, "log one line per request (true)", "bool"),
     Option(
         "body_timeout",
         _positive_float(MAX_BODY_TIMEOUT),
         "seconds a request body may take to arrive (10)",
+        "float",
     ),
     Option(
         "allowed_hosts",
         _hosts,
         "host names, comma-separated, that the control API and inbox answer to "
         "besides loopback ones (* for any)",
+        "hosts",
     ),
     Option("admin_token", _token, "token the control API and inbox require (none)"),
     Option(
         "strict",
         _bool,
         "refuse sends with fields Augnet would ignore, e.g. statusCallBack (false: a warning)",
+        "bool",
     ),
     Option(
         "prices",
         parse_prices,
         'price per part by destination prefix, JSON: {"*": 0.05, "+44": 0.04} (README)',
+        "table",
     ),
     Option(
         "callback_user_agent",
@@ -292,9 +353,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config: {path} is nested too deeply") from exc
     for key in data:
         if key not in CONFIG_SECTIONS:
-            raise ConfigError(
-                f"{key}: unknown section; expected one of {', '.join(CONFIG_SECTIONS)}"
-            )
+            raise ConfigError(f"{key}: unknown section{_suggest(key, CONFIG_SECTIONS)}")
     fields: dict[str, Any] = {}
     server = data.get("server", {})
     if not isinstance(server, dict):
@@ -302,7 +361,9 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     for key, raw in server.items():
         option = OPTION_BY_NAME.get(key)
         if option is None:
-            raise ConfigError(f"server.{key}: unknown key")
+            raise ConfigError(f"server.{key}: unknown key{_suggest(key, OPTION_BY_NAME)}")
+        if not option.fits_toml(raw):
+            raise ConfigError(_toml_type_error(option, f"server.{key}", raw))
         fields[key] = _parse(option, f"server.{key}", raw)
     projects = data.get("projects", [])
     scenarios = data.get("scenarios", [])
@@ -322,6 +383,37 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     fields["projects"] = parsed
     fields["scenarios"] = tuple(scenarios)
     return fields
+
+
+def _suggest(key: str, known: Iterable[str]) -> str:
+    """'; did you mean X? Known: ...' for an unknown name, closest match first (difflib)."""
+    names = list(known)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ";"
+    return f"{hint} known: {', '.join(names)}"
+
+
+def _toml_type_error(option: Option, key: str, raw: Any) -> str:
+    """A value of the wrong TOML type, and how to write it, e.g. `port = 8080`."""
+    if isinstance(raw, bool):
+        got = f"boolean {_toml(raw)}"
+    elif isinstance(raw, str | int | float):
+        got = f"{type_name(raw)} {shown(raw)}"
+    else:
+        got = shown(raw)  # "an array", "an object": their text could be long
+    message = f"{key}: must be {KIND_NAMES[option.kind]}, got {got}"
+    if isinstance(raw, str):
+        try:
+            value = option.parse(key, raw)  # the string a flag would take: say so
+        except FieldError:
+            return message
+        if isinstance(value, bool | int | float):
+            return f"{message}; write it without quotes: {option.name} = {_toml(value)}"
+    return message
+
+
+def _toml(value: bool | int | float) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else repr(value)
 
 
 def _unique(section: str, key: str, ids: list[str | None]) -> None:

@@ -7,6 +7,8 @@ wrapped in an object (`{"messages": [...]}`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -18,15 +20,27 @@ from starlette.routing import Route
 from ._version import __version__
 from .clock import iso
 from .errors import ApiError
-from .events import sse_frame
-from .httpio import read_json, runtime
-from .models import STATUSES
+from .httpio import read_json, runtime, server_transport
+from .models import PROJECT_KEYS, STATUSES, parse_project
+from .paging import DEFAULT_LIMIT, MAX_LIMIT, Page, Paging, decode_cursor, encode_cursor
 from .scenarios import MAGIC_NUMBERS, MAGIC_RANGE, parse_rule
-from .settings import PROJECT_KEYS, parse_project
 from .store import MessageFilter
 from .validation import number, type_name
 
 SSE_KEEPALIVE = 15.0  # seconds between comment lines, so proxies keep the stream open
+# Stream writes a second, all open streams together. After a write a stream waits
+# its share of that (1 ms with one stream, 200 ms with 200) and sends what came
+# meanwhile in one write: a write costs about the same whatever it carries, so this
+# bounds what streams take from the API however many there are (bench/events.py;
+# one write per event per stream cut sends by 80% with 200 streams). An event after
+# a quiet spell still goes out at once.
+SSE_WRITES_PER_SECOND = 1_000
+SSE_MAX_PAUSE = 1.0  # seconds: the longest a busy stream waits between writes
+# Bytes a stream's connection may hold unsent, in the kernel and in the transport. A
+# client that stops reading then blocks its stream after ~100 KB instead of taking
+# megabytes of writes (Linux grows a loopback send buffer to 4 MB) while the API waits.
+SSE_SEND_BUFFER = 32 * 1024
+SSE_WRITE_BUFFER = 32 * 1024
 LATEST_EPOCH = 253_402_300_799.0  # 9999-12-31T23:59:59Z, the last second datetime can show
 
 
@@ -61,6 +75,37 @@ def _query_bool(request: Request, name: str) -> bool | None:
     raise ApiError(400, f"{name}: must be true or false (got {raw!r})")
 
 
+ORDERS = ("oldest", "newest")
+
+
+def _query_paging(request: Request, kind: str) -> Paging:
+    """`limit`, `cursor` and `order` of a list route (SPEC §2.4.1)."""
+    q = request.query_params
+    limit = DEFAULT_LIMIT
+    raw = q.get("limit")
+    if raw is not None:
+        digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_LIMIT))
+        if not digits or not 1 <= int(raw) <= MAX_LIMIT:
+            raise ApiError(400, f"limit: must be a whole number, 1 to {MAX_LIMIT} (got {raw!r})")
+        limit = int(raw)
+    after = None
+    cursor = q.get("cursor")
+    if cursor:  # an empty cursor is the first page, as a client that echoes null sends it
+        try:
+            after = decode_cursor(kind, cursor)
+        except ValueError as exc:
+            raise ApiError(400, f"cursor: {exc} (got {cursor!r})") from None
+    order = q.get("order", "oldest")
+    if order not in ORDERS:
+        raise ApiError(400, f"order: must be oldest or newest (got {order!r})")
+    return Paging(limit=limit, after=after, newest_first=order == "newest")
+
+
+def _page_response(key: str, kind: str, page: Page) -> Response:
+    cursor = None if page.next is None else encode_cursor(kind, page.next)
+    return JSONResponse({key: page.items, "nextCursor": cursor})
+
+
 # -- health, reset ----------------------------------------------------------------
 
 
@@ -86,7 +131,8 @@ async def reset(request: Request) -> Response:
 
 
 async def list_projects(request: Request) -> Response:
-    return JSONResponse({"projects": runtime(request).store.projects()})
+    paging = _query_paging(request, "projects")
+    return _page_response("projects", "projects", runtime(request).store.projects_page(paging))
 
 
 async def create_project(request: Request) -> Response:
@@ -148,7 +194,8 @@ async def list_messages(request: Request) -> Response:
         batch_id=q.get("batchId"),
         since=_query_since(request),
     )
-    return JSONResponse({"messages": runtime(request).store.messages(flt)})
+    paging = _query_paging(request, "messages")
+    return _page_response("messages", "messages", runtime(request).store.messages_page(flt, paging))
 
 
 async def get_message(request: Request) -> Response:
@@ -181,13 +228,14 @@ async def usage(request: Request) -> Response:
 
 async def list_callbacks(request: Request) -> Response:
     q = request.query_params
-    attempts = runtime(request).store.attempts(
+    page = runtime(request).store.attempts_page(
         project_id=q.get("projectId"),
         sid=q.get("sid"),
         status=_query_status(request),
         ok=_query_bool(request, "ok"),
+        paging=_query_paging(request, "callbacks"),
     )
-    return JSONResponse({"callbacks": attempts})
+    return _page_response("callbacks", "callbacks", page)
 
 
 async def redeliver(request: Request) -> Response:
@@ -199,15 +247,17 @@ async def redeliver(request: Request) -> Response:
 
 
 async def list_requests(request: Request) -> Response:
-    rejected = runtime(request).store.rejected(request.query_params.get("projectId"))
-    return JSONResponse({"requests": rejected})
+    paging = _query_paging(request, "requests")
+    page = runtime(request).store.rejected_page(request.query_params.get("projectId"), paging)
+    return _page_response("requests", "requests", page)
 
 
 # -- scenarios --------------------------------------------------------------------
 
 
 async def list_scenarios(request: Request) -> Response:
-    return JSONResponse({"scenarios": runtime(request).store.rules_json()})
+    paging = _query_paging(request, "scenarios")
+    return _page_response("scenarios", "scenarios", runtime(request).store.rules_page(paging))
 
 
 async def add_scenario(request: Request) -> Response:
@@ -281,24 +331,35 @@ async def advance_clock(request: Request) -> Response:
 # -- events -----------------------------------------------------------------------
 
 
+def _keep_unsent_small(request: Request) -> None:
+    transport = server_transport(request)
+    if transport is None:
+        return
+    transport.set_write_buffer_limits(high=SSE_WRITE_BUFFER)
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SSE_SEND_BUFFER)
+
+
 async def events(request: Request) -> Response:
+    """Everything that happens, as Server-Sent Events (events.py says how a reader
+    that falls behind is told what it missed)."""
     bus = runtime(request).events
-    project_id = request.query_params.get("projectId")
+    project_id = request.query_params.get("projectId") or None
+    _keep_unsent_small(request)
 
     async def stream() -> AsyncIterator[bytes]:
-        async with bus.subscribe() as queue:
+        with bus.subscribe(project_id) as sub:
             yield b": connected\n\n"
-            while True:
-                try:
-                    event = await asyncio.wait_for(queue.get(), SSE_KEEPALIVE)
-                except TimeoutError:
+            while not bus.closed:  # closed at shutdown: the stream ends at once
+                chunk = bus.read(sub)  # all that piled up, in one write
+                if chunk:
+                    yield chunk
+                    pause = bus.subscribers / SSE_WRITES_PER_SECOND
+                    await asyncio.sleep(min(pause, SSE_MAX_PAUSE))
+                elif not await bus.wait(SSE_KEEPALIVE):
                     yield b": keepalive\n\n"
-                    continue
-                if event is None:
-                    return
-                if project_id and event["data"].get("projectId") not in (None, project_id):
-                    continue
-                yield sse_frame(event)
 
     return StreamingResponse(
         stream(),

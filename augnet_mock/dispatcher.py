@@ -55,7 +55,14 @@ from .loopback import alias_loopback
 from .models import CallbackAttempt
 from .pacing import ApiFirstLane
 from .scenarios import STALE_DATE_SECONDS
-from .signing import digest, http_date, sign, signed_headers
+from .signing import (
+    ACCEPT_ENCODING,
+    DEFAULT_USER_AGENT,
+    digest,
+    http_date,
+    sign,
+    signed_headers,
+)
 from .store import Store
 
 log = logging.getLogger("augnet_mock.dispatcher")
@@ -134,12 +141,6 @@ def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str
     body["MessageStatus"] = status
     body["MessageSid"] = sid
     return _compact_json(body).encode("utf-8")
-
-
-# Headers the provider's example callback carries besides the signed ones: its client
-# (Apache HttpClient) asks for compressed answers and names itself.
-ACCEPT_ENCODING = "gzip,deflate"
-DEFAULT_USER_AGENT = "Apache-HttpClient/4.5.10 (Java/11.0.5)"
 
 
 class Target(NamedTuple):

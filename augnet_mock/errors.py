@@ -27,6 +27,15 @@ def reason(status: int) -> str:
         return "Error"
 
 
+def printable(text: str) -> str:
+    """`text`, with what UTF-8 cannot encode escaped.
+
+    A message may quote client input (an unknown key, say) holding an unpaired
+    surrogate, which cannot be encoded as UTF-8; escape it instead of failing.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def dropped_body(path: str, timestamp: str, rule_label: str) -> dict[str, Any]:
     """What the rejected-requests log records for a connection a scenario dropped.
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, cast
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from .errors import ApiError, error_body
+from .errors import ApiError, error_body, printable
 from .runtime import Runtime
 
 # The rest of a late body may still be on its way: answer, then close rather than
@@ -28,6 +28,17 @@ def runtime(request: Request) -> Runtime:
     # ASGI clients, which may not run the lifespan, reach the same runtime.
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def server_transport(request: Request) -> asyncio.Transport | None:
+    """The connection's transport under uvicorn, reached through the bound `receive`
+    (ASGI has no such thing); None elsewhere, e.g. with in-process clients. uvloop's
+    transports have asyncio's methods without subclassing it, hence the duck typing."""
+    cycle = getattr(request.receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None or not hasattr(transport, "set_write_buffer_limits"):
+        return None
+    return cast(asyncio.Transport, transport)
 
 
 def is_json(content_type: str | None) -> bool:
@@ -132,15 +143,9 @@ async def read_json(request: Request, limit: int, *, optional: bool = False) -> 
     return parse_json(raw)
 
 
-def _printable(text: str) -> str:
-    # A message may quote client input (an unknown key, say) holding an unpaired
-    # surrogate, which cannot be encoded as UTF-8; escape it instead of failing.
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def error_payload(request: Request, err: ApiError) -> dict[str, Any]:
     now = runtime(request).clock.now_iso()
-    return error_body(err.status, _printable(err.message), _printable(request.url.path), now)
+    return error_body(err.status, printable(err.message), printable(request.url.path), now)
 
 
 def error_response(request: Request, err: ApiError) -> JSONResponse:

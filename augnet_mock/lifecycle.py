@@ -7,7 +7,7 @@ defaults come from the project and server, and a scenario rule may change them.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .clock import Clock
 from .dispatcher import Dispatcher
@@ -18,10 +18,10 @@ from .store import Store
 class Plan(NamedTuple):
     """How one message will go, and who its callbacks are about. Fixed at acceptance.
 
-    Its fields travel spread out in the clock's job arguments (`*plan`), so that a
-    pending step is one flat tuple of plain values which the garbage collector
-    stops scanning (see `clock.Entry`); faults are tuples, empty in the common case,
-    for the same reason (an empty tuple is not tracked, an empty frozenset is).
+    Scheduled as a clock job's `record`: the clock keeps its fields flat while the step
+    waits, so the garbage collector stops scanning it (see `clock.Entry`), and hands it
+    back whole. Its fields are plain values for the same reason; faults are tuples,
+    empty in the common case (an empty tuple is not tracked, an empty frozenset is).
     """
 
     sid: str
@@ -54,24 +54,22 @@ class Lifecycle:
     def start(self, plan: Plan) -> None:
         """Begin a just-stored message's life; its `queued` step is already recorded."""
         if plan.callback_url is not None:
-            self.clock.schedule(0, self._callback_job, "queued", *plan)
+            self.clock.schedule(0, self._callback_job, "queued", record=plan)
         if plan.final_status == "failed":
             # A failed message never reaches the carrier: queued -> failed.
-            self.clock.schedule(plan.send_delay, self._step_job, "failed", *plan)
+            self.clock.schedule(plan.send_delay, self._step_job, "failed", record=plan)
         else:
-            self.clock.schedule(plan.send_delay, self._sent_job, *plan)
+            self.clock.schedule(plan.send_delay, self._sent_job, record=plan)
 
-    # Clock jobs: the plan arrives as its fields (see `Plan`).
-    def _run_sent(self, *fields: Any) -> None:
-        plan = Plan._make(fields)
-        self.clock.schedule(plan.delivery_delay, self._step_job, plan.final_status, *fields)
+    # Clock jobs.
+    def _run_sent(self, plan: Plan) -> None:
+        self.clock.schedule(plan.delivery_delay, self._step_job, plan.final_status, record=plan)
         self._step(plan, "sent")
 
-    def _run_step(self, status: str, *fields: Any) -> None:
-        self._step(Plan._make(fields), status)
+    def _run_step(self, status: str, plan: Plan) -> None:
+        self._step(plan, status)
 
-    def _run_callback(self, status: str, *fields: Any) -> None:
-        plan = Plan._make(fields)
+    def _run_callback(self, status: str, plan: Plan) -> None:
         if self.store.has_message(plan.sid):  # evicted or cleared before its turn: nobody to tell
             self._callback(plan, status)
 
@@ -81,10 +79,10 @@ class Lifecycle:
         if not self.store.set_status(plan.sid, status, self.clock.now(), error_code=code):
             self._held.pop(plan.sid, None)  # statuses a "reorder" fault was holding back
             return  # cleared or evicted meanwhile: nothing more to tell anyone
-        if self.events.active:  # rendering the record is the costly part; skip it unwatched
-            record = self.store.message(plan.sid, with_callbacks=False)
-            if record is not None:
-                self.events.publish("status", record)
+        if self.events.active:  # a snapshot now, rendered when a stream reads it
+            view = self.store.view(plan.sid)
+            if view is not None:
+                self.events.publish_later("status", plan.project_id, view.to_json)
         self._callback(plan, status)
 
     def _callback(self, plan: Plan, status: str) -> None:

@@ -1,18 +1,34 @@
 """The records the store keeps: projects, messages, callback attempts, rejected requests.
 
 Plain dataclasses with a `to_json()` each; the JSON names are the SPEC's camelCase.
+A project is parsed from that JSON form here too (`parse_project`), by one function
+whether it comes from the control API or the config file, so both report bad
+fields the same way.
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 from .advisor import advice_json
 from .clock import iso
-from .pricing import PriceTable
+from .pricing import PriceTable, parse_prices
 from .segmentation import segment
+from .validation import (
+    MAX_DELAY,
+    FieldError,
+    number,
+    optional_url,
+    require_string,
+    safe_id,
+    sender,
+    string_list,
+    type_name,
+)
 
 # Augnet's sample credentials (the provider document's curl example), so the seed's
 # example works unchanged against a freshly started mock.
@@ -22,6 +38,28 @@ DEFAULT_SIGNING_KEY = "augnet-mock-signing-key"  # documented in the README
 DEFAULT_FALLBACK_SENDER = "+441743581416"  # the From of the provider's callback example
 
 FINAL_STATUSES = ("delivered", "undelivered", "failed")
+# Where a send came in, recorded on its message as `api`: the REST API, the web inbox,
+# its demo traffic, SMPP, or a batch.
+Source = Literal["rest", "inbox", "demo", "smpp", "batch"]
+SOURCES: tuple[Source, ...] = get_args(Source)
+
+PROJECT_KEYS = (
+    "projectId",
+    "apiKey",
+    "signingKey",
+    "senders",
+    "fallbackSender",
+    "webhookUrl",
+    "inboundWebhookUrl",
+    "smpp",
+    "sendDelay",
+    "deliveryDelay",
+    "strict",
+    "prices",
+    "callbackTo",
+)
+SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
+SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
 STATUSES = ("queued", "sent", *FINAL_STATUSES)
 
 
@@ -66,6 +104,94 @@ class Project:
             "prices": None if self.prices is None else self.prices.to_json(),
             "callbackTo": self.callback_to,
         }
+
+
+def default_project() -> Project:
+    return Project(
+        project_id=DEFAULT_PROJECT_ID,
+        api_key=DEFAULT_API_KEY,
+        signing_key=DEFAULT_SIGNING_KEY,
+        senders=(),
+        fallback_sender=DEFAULT_FALLBACK_SENDER,
+        smpp_system_id="augnet",
+        smpp_password="augnet",
+    )
+
+
+def copy_project(p: Project) -> Project:
+    return Project(**{name: getattr(p, name) for name in Project.__slots__})
+
+
+def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Project:
+    """A project from its camelCase JSON form; what is left out is generated."""
+    p = (lambda key: f"{path}.{key}") if path else (lambda key: key)
+    if not isinstance(value, dict):
+        raise FieldError(path or "project", f"must be an object, got {type_name(value)}")
+    for key in value:
+        if key not in PROJECT_KEYS:
+            raise FieldError(p(key), f"unknown key; expected one of {', '.join(PROJECT_KEYS)}")
+
+    project_id = value.get("projectId")
+    project_id = str(uuid.uuid4()) if project_id is None else safe_id(p("projectId"), project_id)
+    api_key = value.get("apiKey")
+    api_key = secrets.token_urlsafe(24) if api_key is None else require_string(p("apiKey"), api_key)
+    if not api_key:
+        raise FieldError(p("apiKey"), "must not be empty")
+    signing_key = value.get("signingKey", secrets.token_urlsafe(24))
+    if signing_key is not None:
+        signing_key = require_string(p("signingKey"), signing_key) or None
+    senders = tuple(
+        sender(p(f"senders[{i}]"), s)
+        for i, s in enumerate(string_list(p("senders"), value.get("senders", [])))
+    )
+    fallback = sender(p("fallbackSender"), value.get("fallbackSender", DEFAULT_FALLBACK_SENDER))
+
+    smpp = value.get("smpp", {})
+    if not isinstance(smpp, dict):
+        raise FieldError(p("smpp"), f"must be an object, got {type_name(smpp)}")
+    for key in smpp:
+        if key not in ("systemId", "password"):
+            raise FieldError(p(f"smpp.{key}"), "unknown key; expected systemId or password")
+    system_id = require_string(p("smpp.systemId"), smpp.get("systemId", "p" + secrets.token_hex(7)))
+    password = require_string(p("smpp.password"), smpp.get("password", secrets.token_hex(4)))
+    if not 1 <= len(system_id) <= SMPP_SYSTEM_ID_MAX:
+        raise FieldError(p("smpp.systemId"), f"must be 1 to {SMPP_SYSTEM_ID_MAX} characters")
+    if not 1 <= len(password) <= SMPP_PASSWORD_MAX:
+        raise FieldError(p("smpp.password"), f"must be 1 to {SMPP_PASSWORD_MAX} characters")
+
+    def delay(key: str) -> float | None:
+        raw = value.get(key)
+        return None if raw is None else number(p(key), raw, maximum=MAX_DELAY)
+
+    return Project(
+        project_id=project_id,
+        api_key=api_key,
+        signing_key=signing_key,
+        senders=senders,
+        fallback_sender=fallback,
+        webhook_url=optional_url(p("webhookUrl"), value.get("webhookUrl")),
+        inbound_webhook_url=optional_url(p("inboundWebhookUrl"), value.get("inboundWebhookUrl")),
+        smpp_system_id=system_id,
+        smpp_password=password,
+        send_delay=delay("sendDelay"),
+        delivery_delay=delay("deliveryDelay"),
+        created_at=created_at,
+        strict=_optional_bool(p("strict"), value.get("strict")),
+        prices=None if value.get("prices") is None else parse_prices(p("prices"), value["prices"]),
+        callback_to=_bool(p("callbackTo"), value.get("callbackTo", True)),
+    )
+
+
+def _bool(field: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true or false, got {type_name(raw)}")
+
+
+def _optional_bool(field: str, raw: Any) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true, false or null, got {type_name(raw)}")
 
 
 @dataclass(slots=True)
@@ -143,9 +269,10 @@ class Message(NamedTuple):
     scenario: str | None = None
     error_code: str | None = None
     batch_id: str | None = None
+    api: Source = "rest"
     price: float | None = None  # per the price table when sent (pricing.py)
     # Send-time warnings (an unknown field, strictness.py), one per line: a string, not
-    # a tuple, so that the stored row stays flat (see `Store`).
+    # a tuple, so that the stored row stays flat (see rows.py).
     warnings: str | None = None
     timeline: tuple[Step, ...] = ()
 
@@ -173,6 +300,7 @@ class Message(NamedTuple):
             "timeline": [_step_json(step) for step in self.timeline],
             "scenario": self.scenario,
             "batchId": self.batch_id,
+            "api": self.api,
             "createdAt": self.created_at,
             "price": self.price,
             "warnings": self.warnings.split("\n") if self.warnings else [],

@@ -25,8 +25,12 @@ from .models import (
     DEFAULT_FALLBACK_SENDER,
     DEFAULT_PROJECT_ID,
     DEFAULT_SIGNING_KEY,
+    SMPP_PASSWORD_MAX,
+    SMPP_SYSTEM_ID_MAX,
+    SOURCES,
     STATUSES,
 )
+from .paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
 from .pricing import MAX_ENTRIES, MAX_PRICE
 from .scenarios import (
     CALLBACK_FAULTS,
@@ -37,7 +41,6 @@ from .scenarios import (
     MAX_RETRY_AFTER,
     MAX_TIMES,
 )
-from .settings import SMPP_PASSWORD_MAX, SMPP_SYSTEM_ID_MAX
 from .validation import (
     MAX_ALPHANUMERIC_SENDER,
     MAX_DELAY,
@@ -91,8 +94,13 @@ def obj(
 
 
 def list_of(key: str, item: str) -> Schema:
-    """The wrapper every list comes in, e.g. `{"messages": [...]}` (SPEC §2.1.1)."""
-    return obj({key: {"type": "array", "items": ref(item)}})
+    """The wrapper every list comes in, e.g. `{"messages": [...], "nextCursor": null}`
+    (SPEC §2.1.1, §2.4.1)."""
+    cursor = {
+        "type": ["string", "null"],
+        "description": "pass as `cursor` for the next page; null on the last page",
+    }
+    return obj({key: {"type": "array", "items": ref(item)}, "nextCursor": cursor})
 
 
 STRING: Schema = {"type": "string"}
@@ -470,6 +478,11 @@ def schemas() -> dict[str, Schema]:
                     "description": "the name or id of the scenario rule that fired",
                 },
                 "batchId": nullable(STRING),
+                "api": {
+                    "type": "string",
+                    "enum": list(SOURCES),
+                    "description": "where the send came from (mock extension)",
+                },
                 "createdAt": TIMESTAMP,
                 "price": {
                     **nullable({"type": "number", "minimum": 0}),
@@ -752,6 +765,36 @@ def query(name: str, description: str, schema: Schema | None = None) -> dict[str
     return {"name": name, "in": "query", "description": description, "schema": schema or STRING}
 
 
+PAGING_NOTE = (
+    f"Paged: `limit` items a page (default {DEFAULT_LIMIT}, at most {MAX_LIMIT}); pass "
+    "the answer's `nextCursor` as `cursor` for the next page (null on the last). A page "
+    f"looks at no more than {SCAN_BUDGET:,} stored records, so a filtered page may come "
+    "back short, or empty, with a nextCursor: go on until it is null."
+)
+
+
+def paging_params() -> list[dict[str, Any]]:
+    """`limit`, `cursor` and `order`, which every list route takes."""
+    return [
+        query(
+            "limit",
+            f"items a page, default {DEFAULT_LIMIT}",
+            {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        ),
+        query(
+            "cursor",
+            "the `nextCursor` of the previous page (only the server makes cursors; any other "
+            "value is a 400); empty or absent: the first page",
+            {"type": "string", "pattern": CURSOR_PATTERN},
+        ),
+        query(
+            "order",
+            "oldest first (the default) or newest first",
+            {"type": "string", "enum": ["oldest", "newest"], "default": "oldest"},
+        ),
+    ]
+
+
 # -- paths ----------------------------------------------------------------------------
 
 SEND_EXAMPLE = {
@@ -813,8 +856,10 @@ def mock_paths() -> dict[str, Any]:
         "/_mock/projects": {
             "get": {
                 "operationId": "listProjects",
-                "summary": "List projects",
-                "responses": ok("ProjectList", "Every project."),
+                "summary": "List projects, in the order they were created",
+                "description": PAGING_NOTE,
+                "parameters": paging_params(),
+                "responses": {**ok("ProjectList", "A page of projects."), **errors("400")},
             },
             "post": {
                 "operationId": "createProject",
@@ -863,8 +908,13 @@ def mock_paths() -> dict[str, Any]:
                         "created at or after this instant (ISO-8601 with a time zone)",
                         {"type": "string", "format": "date-time"},
                     ),
+                    *paging_params(),
                 ],
-                "responses": {**ok("MessageList", "The matching messages."), **errors("400")},
+                "description": PAGING_NOTE,
+                "responses": {
+                    **ok("MessageList", "A page of the matching messages."),
+                    **errors("400"),
+                },
             },
             "delete": {
                 "operationId": "clearMessages",
@@ -912,8 +962,13 @@ def mock_paths() -> dict[str, Any]:
                     query(
                         "ok", "only answered 2xx (true) or only failed (false)", {"type": "boolean"}
                     ),
+                    *paging_params(),
                 ],
-                "responses": {**ok("CallbackList", "The matching attempts."), **errors("400")},
+                "description": PAGING_NOTE,
+                "responses": {
+                    **ok("CallbackList", "A page of the matching attempts."),
+                    **errors("400"),
+                },
             }
         },
         "/_mock/callbacks/{id}/redeliver": {
@@ -931,15 +986,24 @@ def mock_paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listRejectedRequests",
                 "summary": "Rejected API calls, with the error each one got",
-                "parameters": [list_filter],
-                "responses": ok("RejectedList", "The rejected calls, oldest first."),
+                "description": PAGING_NOTE,
+                "parameters": [list_filter, *paging_params()],
+                "responses": {
+                    **ok("RejectedList", "A page of the rejected calls, oldest first."),
+                    **errors("400"),
+                },
             }
         },
         "/_mock/scenarios": {
             "get": {
                 "operationId": "listScenarios",
                 "summary": "Scenario rules, first match first",
-                "responses": ok("ScenarioList", "The rules (not the built-in numbers)."),
+                "description": PAGING_NOTE,
+                "parameters": paging_params(),
+                "responses": {
+                    **ok("ScenarioList", "A page of the rules (not the built-in numbers)."),
+                    **errors("400"),
+                },
             },
             "post": {
                 "operationId": "addScenario",

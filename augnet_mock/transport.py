@@ -491,7 +491,9 @@ class NetworkTransport(SyncTransport):
         return response
 
     def close(self) -> None:
-        for transport in self._transports.values():
+        # Forgotten too: a shared transport closed by one client is made anew on next use.
+        transports, self._transports = self._transports, {}
+        for transport in transports.values():
             transport.close()
 
 
@@ -583,5 +585,6 @@ class AsyncNetworkTransport(AsyncTransport):
         return response
 
     async def aclose(self) -> None:
-        for transport in self._transports.values():
+        transports, self._transports = self._transports, {}
+        for transport in transports.values():
             await transport.aclose()

@@ -2,7 +2,8 @@
 
 The page is a client of the JSON control API and the SSE stream; the only route it
 adds is `POST /_mock/demo`, which makes realistic traffic with faker for demos.
-Demo sends take the API's own path (validation, scenarios, `Runtime.accept`).
+Demo sends take the API's own path: `parse_send`, then `Runtime.send` (scenarios,
+recording), as source "demo". They are never held back by a latency effect.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from .api import parse_send
-from .errors import ApiError, dropped_body
-from .httpio import error_payload, read_json, runtime
+from .errors import ApiError
+from .httpio import read_json, runtime
 from .models import DEFAULT_PROJECT_ID, Project
+from .sending import Accepted, parse_send
 from .validation import integer
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -169,30 +170,19 @@ async def demo(request: Request) -> Response:
         body = kinds.pop()(fake, rng)
         send = {"to": _demo_to(fake, rng), "body": body, "from": rng.choice(DEMO_SENDERS)}
         req = parse_send(send, max_segments=rt.settings.max_segments)
-        rule = rt.pick_rule(project.project_id, req)
-        if rule and (rule.effect.api_error or rule.effect.drop_connection):
-            # The API would have refused this one: log it as the API would.
-            effect = rule.effect
-            if effect.api_error:
-                status: int | None = effect.api_error.status
-                error = error_payload(
-                    request, ApiError(effect.api_error.status, effect.api_error.message)
-                )
-            else:
-                status = None
-                error = dropped_body(request.url.path, rt.clock.now_iso(), rule.label)
-            rt.reject(
-                method="POST",
-                path=request.url.path,
-                status=status,
-                error=error,
-                project_id=project.project_id,
-                rule=rule,
-                body=json.dumps(send).encode(),
-            )
+        # A refusal or a dropped connection is logged as the API would log it; the
+        # demo answers at once whatever latency a rule asks for.
+        outcome = rt.send(
+            project,
+            req,
+            source="demo",
+            raw_body=json.dumps(send).encode(),
+            path=request.url.path,
+        )
+        if isinstance(outcome, Accepted):
+            sent.append(outcome.message.sid)
+        else:
             rejected += 1
-            continue
-        sent.append(rt.accept(project, req, rule).sid)
     return JSONResponse({"projectId": project.project_id, "sent": sent, "rejected": rejected})
 
 

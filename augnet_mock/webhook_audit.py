@@ -28,10 +28,17 @@ from typing import Any
 
 import httpx2
 
-from .dispatcher import ACCEPT_ENCODING, DEFAULT_USER_AGENT, callback_body, request_target
+from .dispatcher import callback_body, request_target
 from .models import DEFAULT_FALLBACK_SENDER, DEFAULT_PROJECT_ID
 from .scenarios import STALE_DATE_SECONDS
-from .signing import digest, http_date, sign, signed_headers
+from .signing import (
+    ACCEPT_ENCODING,
+    DEFAULT_USER_AGENT,
+    digest,
+    http_date,
+    sign,
+    signed_headers,
+)
 
 DEFAULT_TIMEOUT = 5.0  # seconds per request, as the dispatcher's default callback_timeout
 AUDIT_TO = "+447700900123"  # Ofcom's drama range: no real phone has it

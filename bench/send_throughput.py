@@ -11,7 +11,7 @@
    and with a manual clock that is never advanced (the API alone). Three rounds
    of the three servers; the round with the median ratio is the one judged.
 2. In a fresh subprocess, accepts 100,000 messages with Faker bodies (1 to 3
-   segments, some UCS-2) through `parse_send` + `Runtime.accept` on a manual
+   segments, some UCS-2) through `parse_send` + `Runtime.send` on a manual
    clock and reports the additional RSS: once with the lifecycle jobs run after
    every 1,000 sends, as a real clock would (judged), and once with all 200,000
    jobs held until the end (a manual clock nobody advances).
@@ -193,9 +193,9 @@ def fresh_body(rng: random.Random, segments: int, pools: tuple[list[str], list[s
 
 async def fill(count: int, batch: int) -> dict[str, Any]:
     """Accept `count` messages, running the due lifecycle jobs after every `batch`."""
-    from augnet_mock.api import parse_send
     from augnet_mock.httpio import parse_json
     from augnet_mock.runtime import Runtime
+    from augnet_mock.sending import parse_send
     from augnet_mock.settings import Settings
 
     rng = random.Random(11)
@@ -217,7 +217,7 @@ async def fill(count: int, batch: int) -> dict[str, Any]:
     base = rss_mb()
     segments: dict[int, int] = {}
     encodings: dict[str, int] = {}
-    accept_s = 0.0
+    send_s = 0.0
     for i in range(1, count + 1):
         # Half one segment, 3 in 10 two, 2 in 10 three; every string is a new object,
         # as it would be in real traffic.
@@ -227,8 +227,8 @@ async def fill(count: int, batch: int) -> dict[str, Any]:
         started = time.perf_counter()
         # The validation the API runs, then the send path the API hands over to.
         req = parse_send(parse_json(raw), max_segments=settings.max_segments)
-        rt.accept(project, req, None)
-        accept_s += time.perf_counter() - started
+        rt.send(project, req, source="rest")
+        send_s += time.perf_counter() - started
         segments[req.segmentation.segments] = segments.get(req.segmentation.segments, 0) + 1
         encodings[req.segmentation.encoding] = encodings.get(req.segmentation.encoding, 0) + 1
         if i % batch == 0 and i < count:
@@ -249,7 +249,7 @@ async def fill(count: int, batch: int) -> dict[str, Any]:
         "final_mb": final - base,
         "pending_jobs": pending,
         "left_pending": rt.clock.pending,
-        "accept_us": accept_s / count * 1e6,
+        "send_us": send_s / count * 1e6,
         "segments": segments,
         "encodings": encodings,
         "statuses": statuses,
@@ -319,7 +319,7 @@ def main() -> int:
 
     print()
     print(
-        f"memory: {MEMORY_MESSAGES:,} messages through parse_send + Runtime.accept (not HTTP),"
+        f"memory: {MEMORY_MESSAGES:,} messages through parse_send + Runtime.send (not HTTP),"
         " Faker bodies, manual clock, each run in a fresh process"
     )
     runs = {
@@ -329,7 +329,7 @@ def main() -> int:
     for name, mem in runs.items():
         print(f"  {name}:")
         print(
-            f"    {mem['count']:,} stored; {mem['accept_us']:.0f} us per parse_send + accept;"
+            f"    {mem['count']:,} stored; {mem['send_us']:.0f} us per parse_send + send;"
             f" segments {mem['segments']}; encodings {mem['encodings']}"
         )
         print(

@@ -4,7 +4,8 @@
 "use strict";
 
 (() => {
-  const MAX_ROWS = 200; // newest rows shown; the rest stay one filter or API call away
+  const PAGE = 100; // rows a page of the list brings; "Load older" adds one more
+  const MAX_PAGE = 1000; // the largest page the control API serves
   const MAX_REJECTED = 20;
   // 3GPP TS 23.038 extension table: these cost two septets each in GSM-7.
   const GSM_EXTENSION = /[\f^{}\\[~\]|€]/;
@@ -13,7 +14,9 @@
     filter: "",
     projects: [],
     rows: new Map(), // sid -> <li>
-    total: 0,
+    keep: PAGE, // rows the list holds: live rows push the oldest out past this
+    cursor: null, // nextCursor of the last page loaded (newest first): older rows
+    stale: false, // rows were pushed out, so `cursor` no longer joins on: reload instead
     selected: null,
     detailTimer: 0,
     refreshTimer: 0,
@@ -82,6 +85,19 @@
     return data;
   }
 
+  // Every item of a paged list route (projects, scenarios: short lists), page by page.
+  async function listAll(path, key) {
+    const items = [];
+    let cursor = null;
+    for (let page = 0; page < 100; page += 1) {
+      const data = await call("GET", `${path}${query({ limit: String(MAX_PAGE), cursor })}`);
+      items.push(...data[key]);
+      cursor = data.nextCursor;
+      if (!cursor) break;
+    }
+    return items;
+  }
+
   function say(id, text, isError) {
     const node = $(id);
     node.textContent = text;
@@ -144,8 +160,10 @@
 
   function updateCount() {
     const shown = state.rows.size;
-    $("count").textContent = state.total > shown ? `(${shown} of ${state.total})` : `(${state.total})`;
-    $("empty").hidden = state.total > 0;
+    const older = state.cursor !== null || state.stale;
+    $("count").textContent = older ? `(newest ${shown})` : `(${shown})`;
+    $("empty").hidden = shown > 0;
+    $("older").hidden = !older;
   }
 
   function addRow(m) {
@@ -153,13 +171,61 @@
     const li = rowFor(m);
     $("messages").prepend(li);
     state.rows.set(m.sid, li);
-    state.total += 1;
-    while (state.rows.size > MAX_ROWS) {
+    while (state.rows.size > state.keep) {
       const last = $("messages").lastElementChild;
       state.rows.delete(last.dataset.sid);
       last.remove();
+      state.stale = true;
     }
     updateCount();
+  }
+
+  function appendRows(messages) {
+    const list = $("messages");
+    for (const m of messages) {
+      if (state.rows.has(m.sid)) continue;
+      const li = rowFor(m);
+      list.append(li);
+      state.rows.set(m.sid, li);
+    }
+  }
+
+  // Pages of the list, newest first, until `count` rows or the oldest message.
+  async function fetchNewest(count, cursor) {
+    const messages = [];
+    let next = cursor;
+    for (let page = 0; page < 100 && messages.length < count; page += 1) {
+      const limit = Math.min(MAX_PAGE, count - messages.length);
+      const data = await call("GET", `/_mock/messages${query({
+        projectId: state.filter, order: "newest", limit: String(limit), cursor: next })}`);
+      messages.push(...data.messages);
+      next = data.nextCursor;
+      if (next === null) break;
+    }
+    return { messages, cursor: next };
+  }
+
+  async function loadOlder() {
+    const button = $("older");
+    button.disabled = true;
+    try {
+      if (state.stale) {
+        state.keep = state.rows.size + PAGE;
+        await loadMessages();
+      } else {
+        const seq = state.loadSeq;
+        const data = await fetchNewest(PAGE, state.cursor);
+        if (seq !== state.loadSeq) return; // the list was reloaded meanwhile
+        state.keep += PAGE;
+        appendRows(data.messages);
+        state.cursor = data.cursor;
+        updateCount();
+      }
+    } catch (err) {
+      say("live", failureText(err), true);
+    } finally {
+      button.disabled = false;
+    }
   }
 
   function updateRow(m) {
@@ -176,7 +242,7 @@
     if (!state.buffer) state.buffer = [];
     let data;
     try {
-      data = await call("GET", `/_mock/messages${query({ projectId: state.filter })}`);
+      data = await fetchNewest(state.keep, null);
     } catch (err) {
       if (seq === state.loadSeq) state.buffer = null;
       throw err;
@@ -187,14 +253,9 @@
     const list = $("messages");
     list.replaceChildren();
     state.rows.clear();
-    const messages = data.messages;
-    state.total = messages.length;
-    // The API lists oldest first; the inbox shows newest first.
-    for (const m of messages.slice(-MAX_ROWS).reverse()) {
-      const li = rowFor(m);
-      list.append(li);
-      state.rows.set(m.sid, li);
-    }
+    appendRows(data.messages); // asked newest first, as the inbox shows them
+    state.cursor = data.cursor;
+    state.stale = false;
     updateCount();
     for (const [kind, m] of buffered) {
       if (kind === "message") {
@@ -434,8 +495,7 @@
   // -- projects, send, demo -----------------------------------------------------
 
   async function loadProjects() {
-    const data = await call("GET", "/_mock/projects");
-    state.projects = data.projects;
+    state.projects = await listAll("/_mock/projects", "projects");
     const filter = $("project-filter");
     const send = $("send-project");
     const keepFilter = filter.value;
@@ -520,9 +580,9 @@
   }
 
   async function loadScenarios() {
-    const data = await call("GET", "/_mock/scenarios");
+    const scenarios = await listAll("/_mock/scenarios", "scenarios");
     const list = $("scenarios");
-    list.replaceChildren(...data.scenarios.map((rule) => {
+    list.replaceChildren(...scenarios.map((rule) => {
       const label = rule.name || rule.id;
       const remove = el("button", { type: "button", class: "small danger", text: "Remove",
         "aria-label": `Remove scenario ${label}` });
@@ -543,7 +603,7 @@
         el("code", { class: "effect", text: JSON.stringify(rule.effect) }),
         remove);
     }));
-    $("scenarios-empty").hidden = data.scenarios.length > 0;
+    $("scenarios-empty").hidden = scenarios.length > 0;
   }
 
   function showEffectParams() {
@@ -620,8 +680,9 @@
   }
 
   async function loadRejected() {
-    const data = await call("GET", `/_mock/requests${query({ projectId: state.filter })}`);
-    const items = data.requests.slice(-MAX_REJECTED).reverse();
+    const data = await call("GET", `/_mock/requests${query({
+      projectId: state.filter, order: "newest", limit: String(MAX_REJECTED) })}`);
+    const items = data.requests;
     $("rejected").replaceChildren(...items.map(rejectedItem));
     $("rejected-empty").hidden = items.length > 0;
   }
@@ -706,6 +767,9 @@
       case "reset":
         loadAll();
         break;
+      case "missed": // the stream fell behind and dropped events: catch up from the API
+        loadAll();
+        break;
       default:
         break;
     }
@@ -732,7 +796,7 @@
       live.textContent = "Reconnecting…";
     });
     const kinds = ["message", "status", "callback", "rejected", "scenario", "project",
-      "cleared", "reset"];
+      "cleared", "reset", "missed"];
     for (const kind of kinds) {
       source.addEventListener(kind, (event) => {
         let data = {};
@@ -762,12 +826,14 @@
   function start() {
     $("project-filter").addEventListener("change", () => {
       state.filter = $("project-filter").value;
+      state.keep = PAGE;
       if (state.filter) $("send-project").value = state.filter;
       $("clear").textContent = state.filter ? "Clear this project's messages" : "Clear messages";
       reloadMessages();
       loadRejected().catch(() => {});
     });
     $("clear").addEventListener("click", clearMessages);
+    $("older").addEventListener("click", loadOlder);
     $("send-form").addEventListener("submit", sendTest);
     $("demo-form").addEventListener("submit", demoTraffic);
     $("scenario-form").addEventListener("submit", addScenario);

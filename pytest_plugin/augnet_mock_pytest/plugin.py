@@ -1,6 +1,6 @@
 """The pytest plugin: fixtures and a marker wired to `augnet_mock.AugnetMock`.
 
-Wiring only; the work is done by `augnet_mock.handle` and `augnet_mock.server`.
+Wiring only; the work is done by `augnet_mock.client` and `augnet_mock.server`.
 Loaded through the `pytest11` entry point, so installing augnet-mock is enough.
 
 Fixtures (all overridable):
@@ -13,6 +13,12 @@ Fixtures (all overridable):
 Marker:
     @pytest.mark.augnet(clock="manual", seed=7, scenarios=[...], strict_callbacks=True,
                         settings={"callback_attempts": 2}, strict=False)
+
+A marker's clock, seed or server settings need a server started with them; the plugin
+keeps such servers for later tests with equal settings (reset between tests). Its
+`send_delay` / `delivery_delay` go to the test's project instead, as do the in-thread
+server's short delays when the tests drive an external server.
+
 Strict contract mode is on by default (ini `augnet_strict = false` turns it off): a
 send with a field Augnet would ignore, such as `statusCallBack`, gets 400.
 Reporting: a failed test that used `augnet` carries its transcript; the run ends with
@@ -31,7 +37,7 @@ from typing import Any, TypeVar
 import httpx2
 import pytest
 
-from augnet_mock.handle import AugnetError, AugnetMock, fast_settings
+from augnet_mock.client import AugnetError, AugnetMock, Connections, fast_settings
 from augnet_mock.server import LiveServer
 from augnet_mock.settings import Settings
 from augnet_mock.usage_report import TestUsage, UsageReport
@@ -44,8 +50,17 @@ MARKER_HELP = (
     "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None, "
     "strict=None): "
     "configure the augnet-mock fixture for this test; clock, seed and settings give the "
-    "test a dedicated server started with them"
+    "test a server started with them (kept for later tests with the same ones)"
 )
+
+
+# Distinct marker settings whose servers are kept for later tests; past this the least
+# recently used one stops. Each is a thread with an event loop, and a suite rarely uses more
+# than a few combinations (a manual clock, a seed or two).
+MAX_POOLED_SERVERS = 8
+# Marker `settings` that are also project fields: the test's own project takes them, so
+# they need no server of their own, and work against an external server too.
+PROJECT_SETTINGS = {"send_delay": "sendDelay", "delivery_delay": "deliveryDelay"}
 
 
 @dataclass
@@ -53,21 +68,31 @@ class _Resources:
     """What the session started, so pytest_sessionfinish can stop whatever is left."""
 
     servers: list[LiveServer] = field(default_factory=list)
-    clients: dict[str, httpx2.Client] = field(default_factory=dict)
+    connections: dict[str, Connections] = field(default_factory=dict)
     token: str | None = None  # the external server's admin token
+    # Servers started for a marker's clock, seed or settings, least recently used first:
+    # the next test that asks for equal settings gets one back, reset, in well under a
+    # millisecond, where starting and stopping one costs ~7 ms + ~190 ms (uvicorn's exit).
+    pool: list[LiveServer] = field(default_factory=list)
+
+    def connect(self, target: str | LiveServer) -> Connections:
+        # One set of clients and transports per server, shared by every test's handle:
+        # built once, so a test pays for no client of its own. An in-thread server's
+        # own token is found by Connections; the given one is the external's.
+        url = target if isinstance(target, str) else target.url
+        if url not in self.connections:
+            token = self.token if isinstance(target, str) else None
+            self.connections[url] = Connections(target, token=token)
+        return self.connections[url]
 
     def client(self, target: str | LiveServer) -> httpx2.Client:
-        # One control client per server, shared by every test's handle. An in-thread
-        # server's own token is found by control_client; the given one is the external's.
-        url = target if isinstance(target, str) else target.url
-        if url not in self.clients:
-            token = self.token if isinstance(target, str) else None
-            self.clients[url] = AugnetMock.control_client(target, token=token)
-        return self.clients[url]
+        """The shared control client of `target`."""
+        return self.connect(target).control
 
 
 _RESOURCES = pytest.StashKey[_Resources]()
-_HANDLE = pytest.StashKey[AugnetMock]()  # the test's handle, for its failure transcript
+# The handle of the test running, if it has one: for strict_callbacks and its transcript.
+_HANDLE = pytest.StashKey[AugnetMock]()
 USAGE_PROPERTY = "augnet_usage"  # a report's user property: crosses xdist to the controller
 TRANSCRIPT_SECTION = "augnet-mock transcript"
 
@@ -82,13 +107,31 @@ class _Options:
     strict: bool | None = None  # None: the ini option augnet_strict (true by default)
 
     def server_overrides(self, base: Settings) -> dict[str, Any]:
-        """Settings this test needs that the session server does not have."""
-        wanted = dict(self.settings)
+        """Settings this test needs that the session server does not have (the project's
+        own delays are not among them: see project_fields)."""
+        wanted = {k: v for k, v in self.settings.items() if k not in PROJECT_SETTINGS}
         if self.clock is not None:
             wanted["clock"] = self.clock
         if self.seed is not None:
             wanted["seed"] = self.seed
         return {k: v for k, v in wanted.items() if getattr(base, k, object()) != v}
+
+    def project_fields(self) -> dict[str, Any]:
+        """The marker's `send_delay` / `delivery_delay`, as fields of the test's project."""
+        return {PROJECT_SETTINGS[k]: v for k, v in self.settings.items() if k in PROJECT_SETTINGS}
+
+
+def _project_body(
+    config: dict[str, Any], options: _Options, base: Settings, *, external: bool
+) -> dict[str, Any]:
+    """The test's project: `augnet_project_config`, then the marker's delays. On an external
+    server it also gets the in-thread server's short delays unless one of those set them:
+    the server's own (0.2 s, 0.5 s by default) would make a suite twice as slow there."""
+    body = dict(config)
+    if external:
+        body.setdefault("sendDelay", base.send_delay)
+        body.setdefault("deliveryDelay", base.delivery_delay)
+    return body | options.project_fields()
 
 
 def _options(node: pytest.Item) -> _Options:
@@ -129,14 +172,35 @@ def _start_server(config: pytest.Config, settings: Settings) -> LiveServer:
     return server
 
 
+def _pooled_server(config: pytest.Config, settings: Settings) -> LiveServer:
+    """A running server with exactly these settings, as fresh as a new one: taken from the
+    pool and reset (projects, rules, clock jobs, seed), or started."""
+    pool = config.stash[_RESOURCES].pool
+    for server in pool:
+        if server.runtime.settings == settings:
+            pool.remove(server)
+            pool.append(server)
+            client = config.stash[_RESOURCES].client(server)
+            response = client.post(f"{server.url}/_mock/reset")
+            if response.status_code != 200:
+                raise AugnetError(f"POST /_mock/reset -> {response.status_code}: {response.text}")
+            return server
+    if len(pool) >= MAX_POOLED_SERVERS:
+        _stop_server(config, pool.pop(0))
+    server = _start_server(config, settings)
+    pool.append(server)
+    return server
+
+
 def _stop_server(config: pytest.Config, server: LiveServer) -> None:
     resources = config.stash[_RESOURCES]
-    client = resources.clients.pop(server.url, None)
-    if client is not None:
-        client.close()
+    connections = resources.connections.pop(server.url, None)
+    if connections is not None:
+        connections.close()
     server.stop()
-    if server in resources.servers:
-        resources.servers.remove(server)
+    for started in (resources.servers, resources.pool):
+        if server in started:
+            started.remove(server)
 
 
 # -- hooks ------------------------------------------------------------------------
@@ -237,9 +301,27 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     for server in resources.servers:
         server.stop()
     resources.servers.clear()
-    for client in resources.clients.values():
-        client.close()
-    resources.clients.clear()
+    resources.pool.clear()
+    for connections in resources.connections.values():
+        connections.close()
+    resources.connections.clear()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """strict_callbacks judges the webhook attempts made while the test body ran, as
+    part of the test: a failure is the test's, and retries that run once its receiver
+    is torn down (connection refused) are not counted against it."""
+    handle = item.stash.get(_HANDLE, None)
+    try:
+        result = yield
+    except BaseException:
+        if handle is not None:
+            handle.strict_callbacks = False  # the test failed already; no second report
+        raise
+    if handle is not None:
+        _attempt("", handle.check_callbacks)
+    return result
 
 
 # -- fixtures ---------------------------------------------------------------------
@@ -294,45 +376,44 @@ def augnet(
     config = request.config
     options = _options(request.node)
     overrides = options.server_overrides(augnet_settings)
-    dedicated: LiveServer | None = None
     target: str | LiveServer
     if augnet_url:
         _skip_unless_external_fits(config, augnet_url, options, overrides)
         target = augnet_url
     elif overrides:
-        # A clock or seed is server-wide: this test gets a server of its own.
+        # A clock or seed is server-wide: this test gets a server of its own, shared only
+        # with later tests that ask for the same settings, and reset between them.
         settings = _attempt(
             "@pytest.mark.augnet(settings=...)",
             lambda: dataclasses.replace(augnet_settings, **overrides),
         )
-        target = dedicated = _start_server(config, settings)
+        target = _attempt("", partial(_pooled_server, config, settings))
     else:
         target = request.getfixturevalue("augnet_server")
     strict = options.strict if options.strict is not None else config.getini("augnet_strict")
-    project_config = {"strict": bool(strict)} | dict(augnet_project_config)
+    project = {"strict": bool(strict)} | _project_body(
+        augnet_project_config, options, augnet_settings, external=bool(augnet_url)
+    )
+    handle = _attempt(
+        "",
+        lambda: AugnetMock.create(
+            target,
+            project,
+            connections=config.stash[_RESOURCES].connect(target),
+            strict_callbacks=options.strict_callbacks,
+        ),
+    )
     try:
-        handle = _attempt(
-            "",
-            lambda: AugnetMock.create(
-                target,
-                project_config,
-                client=config.stash[_RESOURCES].client(target),
-                strict_callbacks=options.strict_callbacks,
-            ),
-        )
+        for spec in options.scenarios:
+            _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
         request.node.stash[_HANDLE] = handle
-        try:
-            for spec in options.scenarios:
-                _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
-            yield handle
-            _record_usage(request.node, handle)
-            _attempt("", handle.check)
-        finally:
-            del request.node.stash[_HANDLE]
-            handle.close()
+        yield handle
+        _record_usage(request.node, handle)
+        _attempt("", handle.check)
     finally:
-        if dedicated is not None:
-            _stop_server(config, dedicated)
+        if _HANDLE in request.node.stash:
+            del request.node.stash[_HANDLE]
+        handle.close()
 
 
 def _record_usage(node: pytest.Item, handle: AugnetMock) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 
 from augnet_mock import AugnetMock
@@ -20,10 +18,10 @@ from taxi_notifier import TaxiNotifier  # noqa: E402  (needs the path above)
 
 
 @pytest.fixture
-def notifier(augnet: AugnetMock) -> Iterator[TaxiNotifier]:
-    """The app under test, pointed at this test's project on the mock."""
-    with httpx2.Client(base_url=augnet.base_url, auth=augnet.auth) as client:
-        yield TaxiNotifier(client)
+def notifier(augnet: AugnetMock) -> TaxiNotifier:
+    """The app under test, given the handle's ready client: this test's project's
+    base URL and credentials, on the session's shared connection."""
+    return TaxiNotifier(augnet.client)
 
 
 def pytest_configure(config: pytest.Config) -> None:

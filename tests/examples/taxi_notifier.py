@@ -43,11 +43,12 @@ def status_webhook(signing_key: str) -> Starlette:
 
     async def receive(request: Request) -> Response:
         body = await request.body()
+        # The request target as received: the signature covers the query string too.
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         try:
             verify(method="POST", path=target, headers=request.headers, body=body, key=signing_key)
-        except SignatureError:
-            return Response(status_code=401)
+        except SignatureError as exc:  # says which check failed: digest, date, keyId, signature
+            return Response(str(exc), status_code=401)
         event = json.loads(body)
         statuses.setdefault(event["MessageSid"], []).append(event["MessageStatus"])
         return Response(status_code=204)

@@ -22,6 +22,12 @@ def test_login_code(augnet: AugnetMock, notifier: TaxiNotifier) -> None:
     assert augnet.extract_code(to=RIDER) == "482913"
 
 
+def test_ready_client(augnet: AugnetMock) -> None:
+    """The handle's ready client is bound to the mock and this test's project."""
+    augnet.client.post("/api/v2/message", json={"to": RIDER, "body": "Your taxi ABC123 is here"})
+    augnet.assert_sent(to=RIDER, body_contains="ABC123", segments=1, count=1)
+
+
 def test_in_process(augnet: AugnetMock) -> None:
     """With the mock's transport, the client reaches the mock with no socket at all."""
     transport = augnet.transport()

@@ -41,7 +41,7 @@ class Guard:
 
     def snapshot(self) -> list[dict[str, Any]]:
         response = self.client.get(
-            "/_mock/messages", params={"projectId": self.project["projectId"]}
+            "/_mock/messages", params={"projectId": self.project["projectId"], "limit": 1000}
         )
         assert response.status_code == 200, response.text
         messages: list[dict[str, Any]] = response.json()["messages"]
@@ -67,7 +67,8 @@ class Guard:
             assert word.lower() in error["message"].lower(), (word, error["message"])
         if status == 401:
             assert response.headers["www-authenticate"] == 'Basic realm="augnet"'
-        params = {"projectId": project_id} if project_id else {}
+        # One page holds the whole log: it keeps at most 1,000 entries.
+        params = {"projectId": project_id, "limit": 1000} if project_id else {"limit": 1000}
         logged = self.client.get("/_mock/requests", params=params).json()["requests"]
         matches = [r for r in logged if r["error"] == error]
         assert len(matches) == 1, f"rejection not logged: {error}"
@@ -533,7 +534,8 @@ def test_fuzzed_json_never_breaks_the_endpoint(client: httpx2.Client, hook: Rece
     after = guard.snapshot()
     assert after[0] == guard.before[0], "a message recorded before the fuzz changed"
     assert len(after) == len(guard.before) + outcome["accepted"]
-    logged = client.get("/_mock/requests", params={"projectId": project_id}).json()["requests"]
+    params = {"projectId": project_id, "limit": 1000}  # the whole log fits one page
+    logged = client.get("/_mock/requests", params=params).json()["requests"]
     # Accepted sends with unknown fields are logged too, for their warnings (status 200).
     assert len([r for r in logged if r["status"] != 200]) == outcome["rejected"]
     assert outcome["accepted"] > 0, outcome

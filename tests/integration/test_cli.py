@@ -21,7 +21,12 @@ import pytest
 
 from augnet_mock import __version__
 from augnet_mock.cli import banner, main
-from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
+from augnet_mock.models import (
+    DEFAULT_API_KEY,
+    DEFAULT_PROJECT_ID,
+    DEFAULT_SIGNING_KEY,
+    parse_project,
+)
 from augnet_mock.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,8 +183,9 @@ def test_serve_banner_health_send_and_access_log(tmp_path: Path) -> None:
         assert lines.count(("POST", "/api/v2/message", "200")) == 1
         assert lines.count(("GET", f"/_mock/messages/{sid}", "200")) == 1
         proc = served.proc
-    # uvicorn re-raises the SIGTERM it caught once shutdown is done, so that is the status.
-    assert proc.returncode in (0, -signal.SIGTERM), served.errors()
+    # SIGTERM is how a server is stopped: a clean shutdown exits 0 (uvicorn alone would
+    # raise the signal again and die of it).
+    assert proc.returncode == 0, served.errors()
     assert "Application shutdown complete" in served.errors()
     assert "Traceback" not in served.errors()
 
@@ -230,14 +236,34 @@ def test_banner_warns_of_every_interface_without_a_token() -> None:
     assert "warning" not in banner(Settings(), "http://127.0.0.1:8080")
 
 
+def test_banner_lists_every_url_and_configured_project() -> None:
+    """The start-up lines give the API, inbox, control API and OpenAPI URLs, the default
+    project's credentials and each configured project (SMPP only when it is served)."""
+    shop = parse_project(
+        {"projectId": "shop", "apiKey": "shop-key", "webhookUrl": "http://app:3000/sms"}
+    )
+    text = banner(Settings(projects=(shop,)), "http://127.0.0.1:8080")
+    assert "  API:         POST http://127.0.0.1:8080/api/v2/message" in text
+    assert "  web inbox:   http://127.0.0.1:8080/" in text
+    assert "  control API: http://127.0.0.1:8080/_mock   OpenAPI: " in text
+    assert f"  project_id:  {DEFAULT_PROJECT_ID}" in text
+    assert "  project:     shop  api_key shop-key  webhook http://app:3000/sms" in text
+    assert "SMPP" not in text
+    assert "  SMPP:        127.0.0.1:2775" in banner(
+        Settings(), "http://127.0.0.1:8080", smpp="127.0.0.1:2775"
+    )
+
+
 def test_config_file_projects_are_served(tmp_path: Path) -> None:
-    """A TOML config's [server] values and [[projects]] take effect."""
+    """A TOML config's [server] values and [[projects]] take effect, and the banner names
+    the projects."""
     config = tmp_path / "augnet.toml"
     config.write_text(
         '[server]\nport = 0\nclock = "manual"\n\n'
         '[[projects]]\nprojectId = "shop"\napiKey = "shop-key"\n'
     )
     with serve(tmp_path, "--config", str(config)) as served:
+        assert "  project:     shop  api_key shop-key" in served.output()
         assert served.get("/_mock/health").json()["clock"] == "manual"
         assert served.get("/_mock/projects/shop").json()["apiKey"] == "shop-key"
         sent = served.post(
@@ -253,6 +279,8 @@ def test_config_file_projects_are_served(tmp_path: Path) -> None:
     ("toml", "key"),
     [
         ('[server]\nport = "eighty"\n', "server.port"),
+        ('[server]\nport = "8080"\n', "server.port: must be an integer, got string '8080'"),
+        ("[server]\nprot = 8080\n", "server.prot: unknown key; did you mean 'port'?"),
         ('[[projects]]\nwebhookUrl = "ftp://x"\n', "projects[0].webhookUrl"),
         (
             "[[scenarios]]\neffect = { apiError = { status = 99 } }\n",
@@ -294,15 +322,42 @@ def test_bad_flag_or_env_exits_2_with_one_line(
     assert key in lines[0]
 
 
-def test_port_in_use_fails_to_start(tmp_path: Path) -> None:
-    """A port that is taken makes serve exit non-zero instead of hanging."""
+def test_port_in_use_names_the_port_and_what_to_do(tmp_path: Path) -> None:
+    """A taken port: exit status 3 and one line naming the address and suggesting --port 0,
+    not uvicorn's bare "[Errno 98]"."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        status, _, err = run("serve", "--port", str(port), cwd=tmp_path)
-    assert status != 0
-    assert "address already in use" in err.lower()
+        status, out, err = run("serve", "--port", str(port), cwd=tmp_path)
+    assert status == 3
+    assert out == ""
+    assert err.splitlines() == [
+        f"augnet-mock: cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(another augnet-mock?); pick another with --port N, or --port 0 for a free one"
+    ]
+
+
+def test_clock_help_shows_its_choices_and_refuses_others() -> None:
+    """--help lists --clock {real,manual}; another value is a usage error naming them."""
+    status, out, _ = run("serve", "--help")
+    assert status == 0
+    assert "--clock {real,manual}" in out
+    status, _, err = run("serve", "--clock", "fast")
+    assert status == 2
+    assert "invalid choice: 'fast' (choose from 'real', 'manual')" in err
+
+
+def test_boolean_options_take_flag_and_no_flag(tmp_path: Path) -> None:
+    """--no-access-log and --no-default-project switch them off with no value; --help
+    shows both forms."""
+    _, out, _ = run("serve", "--help")
+    assert "--access-log, --no-access-log" in out
+    assert "--default-project, --no-default-project" in out
+    with serve(tmp_path, "--port", "0", "--no-access-log", "--no-default-project") as served:
+        assert served.get("/_mock/projects").json()["projects"] == []
+        assert "none yet (create one with POST /_mock/projects)" in served.output()
+        assert served.access_lines() == []
 
 
 def test_version_and_usage(capsys: pytest.CaptureFixture[str]) -> None:

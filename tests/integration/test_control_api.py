@@ -252,7 +252,7 @@ def test_list_and_get_projects(client: httpx2.Client) -> None:
     """The list (wrapped in {"projects": [...]}) holds the default project and new ones."""
     project = new_project(client)
     listing = client.get("/_mock/projects").json()
-    assert list(listing) == ["projects"]
+    assert list(listing) == ["projects", "nextCursor"]
     by_id = {p["projectId"]: p for p in listing["projects"]}
     assert by_id[project["projectId"]] == project
     default = by_id[DEFAULT_PROJECT_ID]
@@ -411,7 +411,7 @@ def test_clear_all_messages(own_client: httpx2.Client) -> None:
     send(own_client, DEFAULT_AUTH)
     response = own_client.delete("/_mock/messages")
     assert response.json() == {"deleted": 2}
-    assert own_client.get("/_mock/messages").json() == {"messages": []}
+    assert own_client.get("/_mock/messages").json() == {"messages": [], "nextCursor": None}
     assert own_client.get("/_mock/health").json()["messages"] == 0
     assert own_client.get(f"/_mock/projects/{project['projectId']}").status_code == 200
 
@@ -427,7 +427,7 @@ def test_requests_log_holds_rejections(client: httpx2.Client) -> None:
     denied = client.post(SEND, auth=("nobody", "x"), json={"to": "+447515650839", "body": "x"})
     assert denied.status_code == 401
     mine = client.get("/_mock/requests", params={"projectId": project["projectId"]}).json()
-    assert list(mine) == ["requests"]
+    assert list(mine) == ["requests", "nextCursor"]
     (entry,) = mine["requests"]
     assert entry["method"] == "POST"
     assert entry["path"] == SEND
@@ -437,7 +437,7 @@ def test_requests_log_holds_rejections(client: httpx2.Client) -> None:
     assert entry["scenario"] is None
     assert '"0044"' in entry["body"]
     assert datetime.fromisoformat(entry["at"]).tzinfo is not None
-    everyone = client.get("/_mock/requests").json()["requests"]
+    everyone = client.get("/_mock/requests", params={"order": "newest"}).json()["requests"]
     assert any(r["error"] == denied.json() and r["projectId"] is None for r in everyone)
 
 
@@ -471,9 +471,9 @@ def test_reset_restores_startup_state(own_client: httpx2.Client) -> None:
     assert response.status_code == 200
     assert c.get("/_mock/projects").json() == startup
     assert [p["projectId"] for p in startup["projects"]] == [DEFAULT_PROJECT_ID]
-    assert c.get("/_mock/messages").json() == {"messages": []}
-    assert c.get("/_mock/requests").json() == {"requests": []}
-    assert c.get("/_mock/scenarios").json() == {"scenarios": []}
+    assert c.get("/_mock/messages").json() == {"messages": [], "nextCursor": None}
+    assert c.get("/_mock/requests").json() == {"requests": [], "nextCursor": None}
+    assert c.get("/_mock/scenarios").json() == {"scenarios": [], "nextCursor": None}
     assert c.get(f"/_mock/projects/{project['projectId']}").status_code == 404
     assert c.get("/_mock/health").json()["messages"] == 0
     # The default project still sends, and nothing from before the reset leaks in.

@@ -216,3 +216,21 @@ def test_project_filter_keeps_other_projects_out(
     for sid in sids.values():
         assert len(of(seen_all, sid, "callback")) == 3
         assert len(of(seen_all, sid, "message")) == 1
+
+
+def test_a_reader_that_keeps_up_gets_every_event_and_no_missed_frame(
+    live: LiveServer, http: httpx2.Client
+) -> None:
+    """A stream read while 50 sends go through carries all 50 message events, no gap."""
+    project = http.post("/_mock/projects", json={}).json()
+
+    def fifty(events: list[Event]) -> bool:
+        return sum(e["type"] == "message" for e in events) == 50
+
+    with EventStream(live.url, until=fifty, params={"projectId": project["projectId"]}) as s:
+        for i in range(50):
+            send(http, project, body=f"number {i}")
+        events = s.wait()
+    assert not [e for e in events if e["type"] == "missed"]
+    ids = [e["id"] for e in events]
+    assert ids == sorted(ids)

@@ -107,7 +107,7 @@ def test_api_error_numbers(
     assert logged["status"] == status
     assert logged["scenario"] == f"builtin:{number}"
     messages = client.get("/_mock/messages", params={"projectId": project["projectId"]}).json()
-    assert messages == {"messages": []}
+    assert messages == {"messages": [], "nextCursor": None}
 
 
 @pytest.mark.parametrize(

@@ -438,6 +438,19 @@ def list_projects(w: World) -> httpx2.Response:
     return w.m.get("/_mock/projects")
 
 
+@probe("GET", "/_mock/projects", 200)
+def list_projects_paged(w: World) -> httpx2.Response:
+    w.new_project()
+    first = w.m.get("/_mock/projects", params={"limit": 1})
+    assert first.json()["nextCursor"], first.text  # the world has two projects at least
+    return w.m.get("/_mock/projects", params={"limit": 1, "cursor": first.json()["nextCursor"]})
+
+
+@probe("GET", "/_mock/projects", 400)
+def list_projects_bad_limit(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/projects", params={"limit": "0"})
+
+
 @probe("POST", "/_mock/projects", 201)
 def create_project_in_full(w: World) -> httpx2.Response:
     return w.m.post(
@@ -543,6 +556,11 @@ def list_messages_bad_status(w: World) -> httpx2.Response:
     return w.m.get("/_mock/messages", params={"status": "lost"})
 
 
+@probe("GET", "/_mock/messages", 400)
+def list_messages_bad_cursor(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/messages", params={"cursor": "not-a-cursor"})
+
+
 @probe("DELETE", "/_mock/messages", 200)
 def clear_messages(w: World) -> httpx2.Response:
     project = w.new_project()
@@ -584,6 +602,11 @@ def list_callbacks_bad_flag(w: World) -> httpx2.Response:
     return w.m.get("/_mock/callbacks", params={"ok": "maybe"})
 
 
+@probe("GET", "/_mock/callbacks", 400)
+def list_callbacks_bad_limit(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/callbacks", params={"limit": "1001"})
+
+
 @probe("POST", "/_mock/callbacks/{id}/redeliver", 200)
 def redeliver(w: World) -> httpx2.Response:
     return w.m.post(f"/_mock/callbacks/{w.attempt_id}/redeliver")
@@ -622,6 +645,17 @@ def usage_bad_window(w: World) -> httpx2.Response:
 
 
 # Scenarios.
+
+
+@probe("GET", "/_mock/requests", 400)
+def list_rejected_bad_order(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/requests", params={"order": "sideways"})
+
+
+@probe("GET", "/_mock/scenarios", 400)
+def list_scenarios_cursor_of_another_list(w: World) -> httpx2.Response:
+    cursor = w.m.get("/_mock/projects", params={"limit": 1}).json()["nextCursor"]
+    return w.m.get("/_mock/scenarios", params={"cursor": cursor})
 
 
 @probe("GET", "/_mock/scenarios", 200)

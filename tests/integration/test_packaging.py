@@ -120,6 +120,8 @@ def test_sdist_holds_sources_docs_and_tests(dist: Dist) -> None:
         "CHANGELOG.md",
         "Makefile",
         "docs/verify.md",
+        "docs/plugin.md",
+        "scripts/gen_plugin_docs.py",
         "augnet_mock/py.typed",
         "pytest_plugin/augnet_mock_pytest/plugin.py",
         "tests/conftest.py",

@@ -153,7 +153,7 @@ def test_add_list_delete_and_clear(dedicated: Callable[..., httpx2.Client]) -> N
     assert missing.status_code == 404
     assert "'b'" in missing.json()["message"]
     assert c.delete("/_mock/scenarios").json() == {"deleted": 1}
-    assert c.get("/_mock/scenarios").json() == {"scenarios": []}
+    assert c.get("/_mock/scenarios").json() == {"scenarios": [], "nextCursor": None}
 
 
 def test_duplicate_id_is_a_conflict(
@@ -230,7 +230,8 @@ def test_api_error_answers_the_status_message_and_retry_after(
     assert body["message"] == "down for maintenance"
     assert body["path"] == "/api/v2/message"
     assert client.get("/_mock/messages", params={"projectId": project["projectId"]}).json() == {
-        "messages": []
+        "messages": [],
+        "nextCursor": None,
     }
     [logged] = rejected(client, project)
     assert logged["status"] == 503
@@ -266,6 +267,22 @@ def test_latency_range_delays_the_answer_within_bounds(
         assert client.get(f"/_mock/messages/{sid}").json()["scenario"] == "laggy"
 
 
+def test_latency_also_holds_back_a_refusal(
+    client: httpx2.Client, project: Project, add_rule: AddRule
+) -> None:
+    """latency with apiError: the error answer comes only after the latency, and is logged."""
+    add_rule(scoped(project, {"latency": 0.15, "apiError": {"status": 429}}, name="slow-no"))
+    started = time.perf_counter()
+    response = send(client, project)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+    assert elapsed >= 0.15, elapsed
+    [logged] = rejected(client, project)
+    assert logged["error"] == response.json()
+    assert logged["scenario"] == "slow-no"
+
+
 def test_dropped_connection_is_a_transport_error(
     client: httpx2.Client, project: Project, add_rule: AddRule
 ) -> None:
@@ -274,7 +291,8 @@ def test_dropped_connection_is_a_transport_error(
     with pytest.raises(httpx2.TransportError):
         send(client, project)
     assert client.get("/_mock/messages", params={"projectId": project["projectId"]}).json() == {
-        "messages": []
+        "messages": [],
+        "nextCursor": None,
     }
     [logged] = rejected(client, project)
     assert logged["status"] is None

@@ -13,6 +13,7 @@ reset it, delete the default project and advance the clock.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -36,6 +37,7 @@ from schemathesis.specs.openapi.checks import (
 
 from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID
 from augnet_mock.openapi import document
+from augnet_mock.paging import CURSOR_PATTERN, encode_cursor
 from augnet_mock.server import LiveServer
 from augnet_mock.settings import Settings
 from augnet_mock.validation import FieldError, http_url
@@ -104,6 +106,19 @@ def is_http_url(value: Any) -> bool:
     return True
 
 
+def use_real_cursors(case: schemathesis.Case) -> None:
+    """Swap a generated cursor of the documented form for one the server made.
+
+    Only the server makes cursors, which JSON Schema cannot say: a made-up string of
+    the right characters is still refused. The swap keeps it a cursor of the same
+    list (position 0: from the start); malformed ones stay as generated, to be refused.
+    """
+    cursor = (case.query or {}).get("cursor")
+    if isinstance(cursor, str) and cursor and re.fullmatch(CURSOR_PATTERN, cursor):
+        assert case.query is not None
+        case.query["cursor"] = encode_cursor(case.path.rsplit("/", 1)[-1], 0)
+
+
 def keep_callbacks_local(case: schemathesis.Case, receiver: Receiver) -> None:
     """Point generated webhook URLs at the local receiver.
 
@@ -132,6 +147,7 @@ def test_api_conforms_to_its_document(
 ) -> None:
     """Generated requests get documented answers that match their schemas, never a 5xx."""
     keep_callbacks_local(case, receiver_for_fuzz)
+    use_real_cursors(case)
     if case.path in ("/api/v2/message", "/_mock/demo"):
         # Earlier cases may have added rules that break every send (a 5xx, a dropped
         # connection, minutes of latency) or deleted the default project: start clean.

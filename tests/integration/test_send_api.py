@@ -54,6 +54,7 @@ def test_seed_curl_example_succeeds(client: httpx2.Client) -> None:
     assert message["segments"] == 1
     assert message["encoding"] == "GSM-7"
     assert message["timeline"][0]["status"] == "queued"
+    assert message["api"] == "rest"  # the way it came in
 
 
 def test_whitelisted_sender_is_kept(client: httpx2.Client) -> None:
@@ -208,4 +209,4 @@ def test_project_without_default_project(make_server: Callable[..., LiveServer])
             "/api/v2/message", auth=DEFAULT_AUTH, json={"to": "+447515650839", "body": "x"}
         )
         assert response.status_code == 401
-        assert c.get("/_mock/projects").json() == {"projects": []}
+        assert c.get("/_mock/projects").json() == {"projects": [], "nextCursor": None}

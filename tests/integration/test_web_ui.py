@@ -131,6 +131,7 @@ def test_demo_endpoint_sends_varied_traffic(client: httpx2.Client, project: dict
     assert any(m["encoding"] == "UCS-2" for m in messages)
     assert any(m["encoding"] == "GSM-7" and m["segments"] > 1 for m in messages)
     assert all(sum(m["units"]) > 0 and len(m["units"]) == m["segments"] for m in messages)
+    assert {m["api"] for m in messages} == {"demo"}
 
 
 def test_demo_traffic_obeys_scenarios(client: httpx2.Client, project: dict[str, Any]) -> None:
@@ -477,3 +478,25 @@ def test_gsm_message_has_no_advice_and_shows_its_price(
     expect(detail.locator("[data-testid='advice-summary']")).to_have_count(0)
     expect(detail.locator(".facts")).to_contain_text("Price0.04")
     expect(detail.locator("ul.warnings")).to_contain_text('did you mean "statusCallback"?')
+
+
+def test_inbox_loads_the_newest_page_and_older_ones_on_demand(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """The inbox shows the newest 100 messages; "Load older" brings the rest, live ones too."""
+    sids = [send(client, project, f"number {i}") for i in range(130)]
+    open_inbox(page, server.url)
+    page.select_option("#project-filter", project["projectId"])
+    rows = page.locator("#messages > li")
+    expect(rows).to_have_count(100)
+    expect(rows.first).to_have_attribute("data-sid", sids[-1])  # newest first
+    expect(rows.last).to_have_attribute("data-sid", sids[30])
+    older = page.get_by_role("button", name="Load older messages")
+    expect(older).to_be_visible()
+    older.click()
+    expect(rows).to_have_count(130)
+    expect(rows.last).to_have_attribute("data-sid", sids[0])
+    expect(older).to_be_hidden()
+    live = send(client, project, "and one more")
+    expect(rows).to_have_count(131)
+    expect(rows.first).to_have_attribute("data-sid", live)

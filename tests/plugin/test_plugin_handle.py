@@ -40,7 +40,8 @@ def test_each_handle_has_its_own_project_deleted_on_close(augnet_server: LiveSer
     with httpx2.Client(base_url=augnet_server.url, trust_env=False) as client:
         assert client.get(f"/_mock/projects/{first.project_id}").status_code == 404
         assert client.get("/_mock/messages", params={"projectId": first.project_id}).json() == {
-            "messages": []
+            "messages": [],
+            "nextCursor": None,
         }
         rules = [r["id"] for r in client.get("/_mock/scenarios").json()["scenarios"]]
         assert rule["id"] not in rules

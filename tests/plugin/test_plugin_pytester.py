@@ -244,7 +244,8 @@ def test_server_failures_are_raised_in_the_test(pytester: pytest.Pytester) -> No
 
 
 def test_strict_callbacks_fail_on_unacknowledged_webhooks(pytester: pytest.Pytester) -> None:
-    """strict_callbacks fails a test whose webhook receiver did not answer 2xx."""
+    """strict_callbacks fails a test whose webhook receiver did not answer 2xx (a failure
+    of the test itself, not an error at teardown)."""
     pytester.makepyfile(
         helpers=SEND,
         test_strict="""
@@ -275,10 +276,10 @@ def test_strict_callbacks_fail_on_unacknowledged_webhooks(pytester: pytest.Pytes
         """,
     )
     result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
-    result.assert_outcomes(passed=2, errors=1)
+    result.assert_outcomes(passed=1, failed=1)  # a failure of the test, not a teardown error
     result.stdout.fnmatch_lines(
         [
-            "*ERROR at teardown of test_strict*",
+            "*_ test_strict _*",
             "augnet-mock: strict_callbacks: 3 webhook attempts were not acknowledged with a 2xx:",
             "  - queued for * to http://127.0.0.1:*/hook (attempt 1): receiver answered 500",
         ]
@@ -502,3 +503,168 @@ def test_unreachable_external_url_fails_clearly(pytester: pytest.Pytester) -> No
     result = pytester.runpytest_subprocess(*QUIET, "--augnet-url", url, timeout=TIMEOUT)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines([f"augnet-mock at {url} is unreachable: *"])
+
+
+# A webhook receiver served by aiohttp on the *test's own* event loop: it can answer
+# only while that loop runs, which a blocking wait would stop.
+LOOP_RECEIVER = """
+import contextlib
+
+from aiohttp import web
+
+
+@contextlib.asynccontextmanager
+async def receiver_on_this_loop():
+    statuses = []
+
+    async def hook(request):
+        statuses.append((await request.json())["MessageStatus"])
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}/hook", statuses
+    finally:
+        await runner.cleanup()
+"""
+
+ASYNC_WAITS = """
+import pytest
+from loop_receiver import receiver_on_this_loop
+
+NUMBER = "+447700900123"
+
+
+@pytest.mark.{marker}
+async def test_awaited_waits_let_the_receiver_answer(augnet):
+    async with receiver_on_this_loop() as (url, statuses):
+        augnet.webhook_url = url
+        sent = await augnet.async_client.post(
+            "/api/v2/message", json={{"to": NUMBER, "body": "Your code is 1357"}}
+        )
+        sid = sent.json()["sid"]
+        message = await augnet.aio.wait_for_message(status="delivered")
+        assert message.sid == sid
+        callback = await augnet.aio.wait_for_callback(sid=sid, status="delivered")
+        assert callback.ok and callback.response_status == 204
+        assert statuses == ["queued", "sent", "delivered"]
+        assert await augnet.aio.extract_code() == "1357"
+        again = await augnet.aio.redeliver(callback)
+        assert again.ok and statuses[-1] == "delivered"
+
+
+@pytest.mark.{marker}
+async def test_a_blocking_wait_starves_the_receiver(augnet):
+    async with receiver_on_this_loop() as (url, statuses):
+        augnet.webhook_url = url
+        await augnet.async_client.post("/api/v2/message", json={{"to": NUMBER, "body": "hi"}})
+        with pytest.raises(AssertionError, match="did not come"):
+            augnet.wait_for_callback(status="queued", ok=True, timeout=0.5)
+        assert statuses == []
+        await augnet.aio.wait_for_callback(status="delivered", ok=True)
+"""
+
+
+@pytest.mark.parametrize(
+    ("marker", "plugin"),
+    [("asyncio", "asyncio"), ("anyio", "anyio")],
+    ids=["pytest-asyncio", "anyio"],
+)
+def test_async_waits_with_a_receiver_on_the_tests_loop(
+    pytester: pytest.Pytester, marker: str, plugin: str
+) -> None:
+    """Under pytest-asyncio and under anyio, the awaited waits let a receiver on the test's
+    own loop answer, and find its callbacks; the blocking wait, for contrast, times out."""
+    pytester.makepyfile(
+        loop_receiver=LOOP_RECEIVER, test_async_waits=ASYNC_WAITS.format(marker=marker)
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "-p", plugin, timeout=TIMEOUT)
+    result.assert_outcomes(passed=2)
+
+
+def test_strict_callbacks_ignore_attempts_after_the_test(pytester: pytest.Pytester) -> None:
+    """A callback retried after the test's receiver is torn down (connection refused) is
+    not the test's: the test passes with no teardown error. One refused while the test
+    ran still fails it."""
+    pytester.makepyfile(
+        test_after="""
+        import pytest
+        from starlette.applications import Starlette
+        from starlette.responses import Response
+        from starlette.routing import Route
+        from augnet_mock import LiveServer
+
+        @pytest.fixture
+        def hook(augnet):
+            async def answer(request):
+                return Response(status_code=204)
+            app = Starlette(routes=[Route("/hook", answer, methods=["POST"])])
+            with LiveServer(app=app) as live:
+                augnet.webhook_url = f"{live.url}/hook"
+                yield live
+            # The receiver is gone; time passes and "delivered" finds no one there.
+            augnet.clock.advance(60)
+            assert augnet.callbacks(ok=False), "the late attempt was refused"
+
+        @pytest.mark.augnet(clock="manual", strict_callbacks=True,
+                            settings={"delivery_delay": 30})
+        def test_passes(augnet, hook):
+            augnet.client.post("/api/v2/message", json={"to": "+447700900123", "body": "hi"})
+            augnet.clock.advance(1)
+            assert augnet.wait_for_callback(status="sent").ok
+
+        @pytest.mark.augnet(clock="manual", strict_callbacks=True,
+                            settings={"delivery_delay": 30})
+        def test_fails(augnet, hook):
+            hook.stop()
+            augnet.client.post("/api/v2/message", json={"to": "+447700900123", "body": "hi"})
+            augnet.clock.advance(1)
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, timeout=TIMEOUT)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*_ test_fails _*", "augnet-mock: strict_callbacks: * not acknowledged with a 2xx:"]
+    )
+    result.stdout.no_fnmatch_line("*ERROR at teardown*")
+
+
+def test_waits_that_cannot_succeed_say_why_at_once(pytester: pytest.Pytester) -> None:
+    """No webhook at all, or a sid never sent: the wait fails at once (well inside its
+    60 s timeout and the run's 20 s limit) saying why, sync and async alike."""
+    pytester.makepyfile(
+        test_hopeless="""
+        import pytest
+
+        def test_no_webhook(augnet):
+            augnet.client.post("/api/v2/message", json={"to": "+447700900123", "body": "hi"})
+            augnet.wait_for_callback(status="delivered", timeout=60)
+
+        def test_unknown_sid(augnet):
+            augnet.webhook_url = "http://127.0.0.1:9/hook"
+            augnet.wait_for_callback(sid="no-such-sid", timeout=60)
+
+        @pytest.mark.asyncio
+        async def test_no_webhook_async(augnet):
+            await augnet.aio.wait_for_callback(timeout=60)
+        """,
+    )
+    result = pytester.runpytest_subprocess(*QUIET, "--timeout", "20", timeout=TIMEOUT)
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "*wait_for_callback cannot succeed: the project has no webhookUrl and none of its "
+            "1 message(s) has a statusCallback (set augnet.webhook_url, or send with a "
+            "statusCallback)",
+            "*wait_for_callback cannot succeed: no message 'no-such-sid' was sent in this "
+            "test's project",
+            "*wait_for_callback cannot succeed: the project has no webhookUrl and none of its "
+            "0 message(s)*",
+        ]
+    )

@@ -217,12 +217,14 @@ def test_readme_verify_example_passes_the_request_target() -> None:
     """defect 3: the README's verify example passes path plus query (what the signature
     covers), not request.url.path alone, which rejected callbacks to URLs with a query."""
     assert "path=request.url.path," not in README
-    example = README[README.index("from augnet_mock import SignatureError, verify") :]
+    example = README[README.index("async def receive(request: Request) -> Response:") :]
     example = example.split("```")[0]
     namespace = types.SimpleNamespace(
         url=types.SimpleNamespace(path="/hooks/sms", query="tenant=7")
     )
-    [assignment] = [line for line in example.splitlines() if line.startswith("target = ")]
+    [assignment] = [
+        line.strip() for line in example.splitlines() if line.strip().startswith("target = ")
+    ]
     scope = {"request": namespace}
     exec(assignment, scope)
     assert scope["target"] == "/hooks/sms?tenant=7"

@@ -72,7 +72,8 @@ def test_non_ascii_basic_credentials_get_401_and_are_logged(server: LiveServer) 
     assert set(body) == ERROR_KEYS
     assert "Basic" in body["message"]
     with httpx2.Client(base_url=server.url, trust_env=False) as client:
-        logged = client.get("/_mock/requests").json()["requests"]
+        # Newest first: the shared server holds many tests' rejections, 100 to a page.
+        logged = client.get("/_mock/requests", params={"order": "newest"}).json()["requests"]
     assert any(r["error"]["timestamp"] == body["timestamp"] and r["status"] == 401 for r in logged)
 
 

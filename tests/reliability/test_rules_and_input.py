@@ -342,8 +342,9 @@ def test_builtin_rules_keep_their_internal_ids(client: httpx2.Client) -> None:
         "/api/v2/message", auth=DEFAULT_AUTH, json={"to": "+447700900400", "body": "hi"}
     )
     assert sent.status_code == 400
-    rejected = client.get("/_mock/requests", params={"projectId": DEFAULT_PROJECT_ID}).json()
-    assert rejected["requests"][-1]["scenario"] == "builtin:+447700900400"
+    newest = {"projectId": DEFAULT_PROJECT_ID, "order": "newest", "limit": 1}
+    rejected = client.get("/_mock/requests", params=newest).json()
+    assert rejected["requests"][0]["scenario"] == "builtin:+447700900400"
 
 
 # -- hypothesis: only the loader's and the parser's own errors escape --------------------

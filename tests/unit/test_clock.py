@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import pytest
 
@@ -238,5 +240,37 @@ def test_real_clock_aclose_cancels_what_has_not_fired() -> None:
         assert clock.pending == 0
         await asyncio.sleep(0.1)
         assert ran == []
+
+    asyncio.run(scenario())
+
+
+class Step(NamedTuple):
+    sid: str
+    delay: float
+    faults: tuple[str, ...] = ()
+
+
+def test_manual_hands_a_record_back_whole_and_keeps_it_flat_while_pending() -> None:
+    """A job scheduled with a record gets it back as the same NamedTuple; it waits flat."""
+
+    async def scenario() -> None:
+        clock = ManualClock(start=START)
+        got: list[tuple[str, Step]] = []
+        plain: list[tuple[str, ...]] = []
+
+        def job(status: str, step: Step) -> None:
+            got.append((status, step))
+
+        clock.schedule(1, job, "sent", record=Step("s1", 0.5))
+        clock.schedule(2, job, "delivered", record=Step("s2", 1.5, ("drop",)))
+        clock.schedule(3, plain.append, ("x",))  # the same clock also runs plain jobs
+        pending = list(clock._queue)  # the layout is the clock's own business: check it
+        assert not any(isinstance(field, Step) for entry in pending for field in entry)
+        gc.collect()
+        assert not gc.is_tracked(min(pending))  # plain values only: the collector skips it
+        await clock.advance(5)
+        assert got == [("sent", Step("s1", 0.5)), ("delivered", Step("s2", 1.5, ("drop",)))]
+        assert all(type(step) is Step for _, step in got)
+        assert plain == [("x",)]
 
     asyncio.run(scenario())

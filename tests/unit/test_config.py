@@ -193,11 +193,18 @@ def test_bad_cli_value_names_the_flag(name: str, raw: str, why: str) -> None:
         ("port = true", "server.port", "got boolean"),
         ("port = 80.5", "server.port", "got number"),
         ('clock = "slow"', "server.clock", '"real" or "manual"'),
-        ("host = 5", "server.host", "non-empty string"),
+        ("host = 5", "server.host", "must be a string, got number 5"),
         ("send_delay = -1.0", "server.send_delay", "between 0 and 86400"),
         ("default_project = 1", "server.default_project", "true or false"),
         ("max_segments = 0", "server.max_segments", "between 1 and 255"),
         ("prot = 80", "server.prot", "unknown key"),
+        ('port = "8080"', "server.port", "write it without quotes: port = 8080"),
+        ('seed = "42"', "server.seed", "must be an integer, got string '42'"),
+        ('send_delay = "0.5"', "server.send_delay", "must be a number"),
+        ('access_log = "false"', "server.access_log", "without quotes: access_log = false"),
+        ("clock = 1", "server.clock", "must be a string, got number 1"),
+        ("allowed_hosts = 5", "server.allowed_hosts", "a string or an array of strings"),
+        ("callback_attempts = [3]", "server.callback_attempts", "got an array"),
     ],
 )
 def test_bad_server_key_names_it(tmp_path: Path, line: str, key: str, why: str) -> None:
@@ -351,3 +358,36 @@ def test_allowed_hosts_in_toml_as_array_or_string(tmp_path: Path) -> None:
 def test_admin_token_stays_out_of_repr() -> None:
     """The admin token never shows in a printed Settings (logs, tracebacks)."""
     assert "s3cret" not in repr(load_settings(env={"AUGNET_MOCK_ADMIN_TOKEN": "s3cret"}))
+
+
+def test_unknown_key_lists_the_known_ones_closest_first(tmp_path: Path) -> None:
+    """An unknown [server] key suggests the closest option and lists every known one."""
+    message = config_error(config_path=write(tmp_path, "[server]\nsend_dealy = 1\n"))
+    assert message.startswith("server.send_dealy: unknown key; did you mean 'send_delay'?")
+    assert "known: " + ", ".join(o.name for o in OPTIONS) in message
+
+
+def test_unknown_key_with_no_close_match_still_lists_them(tmp_path: Path) -> None:
+    """A key like no option gets no guess, only the list."""
+    message = config_error(config_path=write(tmp_path, "[server]\nzzz = 1\n"))
+    assert "did you mean" not in message
+    assert message.startswith("server.zzz: unknown key; known: host, port,")
+
+
+def test_unknown_section_suggests_the_closest(tmp_path: Path) -> None:
+    """A misspelt section is named with the one meant."""
+    message = config_error(config_path=write(tmp_path, "[[project]]\nprojectId = 'x'\n"))
+    assert message == (
+        "project: unknown section; did you mean 'projects'? known: server, projects, scenarios"
+    )
+
+
+def test_every_option_declares_a_toml_kind() -> None:
+    """Each option's TOML type takes its own default and refuses a string for a number."""
+    defaults = Settings()
+    for option in OPTIONS:
+        default = getattr(defaults, option.name)
+        if default is not None and option.kind != "hosts":
+            assert option.fits_toml(default), option.name
+        if option.kind in ("int", "float", "bool"):
+            assert not option.fits_toml("1"), option.name

@@ -321,12 +321,12 @@ def test_hits_count_every_firing() -> None:
 
 def test_store_rules_come_before_fallbacks() -> None:
     """User rules are checked before the built-in (fallback) rules."""
-    store = Store()
+    store = Store(builtin_rules=builtin_rules())
     user = rule({"to": "+447700900500"}, id="mine")
     store.reset([], [user])
     magic = send(to="+447700900500")
-    assert store.fire_rule(magic, random.Random(0), builtin_rules()) is user
-    fallback = Store().fire_rule(magic, random.Random(0), builtin_rules())
+    assert store.fire_rule(magic, random.Random(0)) is user
+    fallback = Store(builtin_rules=builtin_rules()).fire_rule(magic, random.Random(0))
     assert fallback is not None
     assert fallback.id == "builtin:+447700900500"
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from augnet_mock.models import CallbackAttempt, Message, Project, RejectedRequest
-from augnet_mock.scenarios import SendContext, parse_rule
+from augnet_mock.scenarios import SendContext, builtin_rules, parse_rule
 from augnet_mock.store import Conflict, MessageFilter, Store
 
 THREADS = 8
@@ -301,27 +301,43 @@ def test_rule_times_is_exact_under_racing_threads() -> None:
 
 
 def test_first_matching_rule_wins_then_fallbacks() -> None:
-    """User rules are tried in order before the fallbacks; a miss returns None."""
-    store = Store()
-    store.add_rule(
-        parse_rule({"id": "uk", "match": {"to": {"glob": "+44*"}}, "effect": {"sendDelay": 1}})
-    )
-    store.add_rule(
-        parse_rule({"id": "all", "match": {"project": "p1"}, "effect": {"sendDelay": 2}})
-    )
-    fallback = parse_rule({"id": "fb", "effect": {"sendDelay": 3}}, source="builtin")
+    """User rules are tried in order before the store's own (chaos) rules; a miss is None."""
+    fallback = parse_rule({"id": "fb", "effect": {"sendDelay": 3}}, source="chaos")
+    store, bare = Store(chaos_rules=[fallback]), Store()
+    for s in (store, bare):
+        s.add_rule(
+            parse_rule({"id": "uk", "match": {"to": {"glob": "+44*"}}, "effect": {"sendDelay": 1}})
+        )
+        s.add_rule(
+            parse_rule({"id": "all", "match": {"project": "p1"}, "effect": {"sendDelay": 2}})
+        )
     rng = random.Random(0)
-    rule = store.fire_rule(send(to="+447515650839"), rng, [fallback])
+    rule = store.fire_rule(send(to="+447515650839"), rng)
     assert rule is not None
     assert rule.id == "uk"
-    rule = store.fire_rule(send(to="+12025550123"), rng, [fallback])
+    rule = store.fire_rule(send(to="+12025550123"), rng)
     assert rule is not None
     assert rule.id == "all"
-    rule = store.fire_rule(send("p2", to="+12025550123"), rng, [fallback])
+    rule = store.fire_rule(send("p2", to="+12025550123"), rng)
     assert rule is not None
     assert rule.id == "fb"
-    assert store.fire_rule(send("p2", to="+12025550123"), rng) is None
+    assert bare.fire_rule(send("p2", to="+12025550123"), rng) is None
     assert [r["hits"] for r in store.rules_json()] == [1, 1]
+
+
+def test_magic_numbers_come_before_chaos_and_reset_zeroes_their_hits() -> None:
+    """A magic number fires for its own `to` ahead of chaos; a reset zeroes both counts."""
+    chaos = parse_rule({"id": "chaos", "effect": {"sendDelay": 3}}, source="chaos")
+    store = Store(builtin_rules=builtin_rules(), chaos_rules=[chaos])
+    rng = random.Random(0)
+    magic = store.fire_rule(send(to="+447700900001"), rng)
+    assert magic is not None
+    assert magic.id == "builtin:+447700900001"
+    assert store.fire_rule(send(to="+447515650839"), rng) is chaos
+    assert (magic.hits, chaos.hits) == (1, 1)
+    store.reset([], [])
+    assert (magic.hits, chaos.hits) == (0, 0)
+    assert store.fire_rule(send(to="+447700900001"), rng) is magic
 
 
 def test_duplicate_rule_id_is_a_conflict() -> None:
