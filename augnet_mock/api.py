@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from functools import lru_cache
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -30,11 +31,13 @@ from .httpio import (
 from .models import Project
 from .sending import Accepted, Dropped, parse_send
 from .store import Store
+from .strictness import Unknown, refusal, unknown_fields
 from .validation import FieldError
 
 __all__ = ["basic_credentials", "parse_send", "routes"]
 
 SEND_FIELDS = ("to", "body", "from", "statusCallback")
+WARNING_HEADER = "Augnet-Mock-Warning"  # one per warning, on an accepted send
 BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="augnet"'}
 
 
@@ -84,6 +87,13 @@ def authenticate(request: Request, store: Store) -> Project:
     return project
 
 
+def check_fields(payload: Any) -> Unknown | None:
+    """The body's unknown fields, or None when there are none (the common case, cheaply)."""
+    if not isinstance(payload, dict) or all(key in SEND_FIELDS for key in payload):
+        return None
+    return unknown_fields(payload, SEND_FIELDS)
+
+
 def drop_connection(request: Request) -> None:
     """Close the client's socket with no response (uvicorn only).
 
@@ -104,14 +114,23 @@ async def send_message(request: Request) -> Response:
     rt.dispatcher.lane.api_request()  # callbacks give way while sends keep coming
     raw = b""
     project: Project | None = None
+    warnings: tuple[str, ...] = ()
     try:
         project = authenticate(request, rt.store)
         require_json(request)
         raw = await read_body(request, rt.settings.max_body_bytes)
+        payload = parse_json(raw)
+        unknown = check_fields(payload)
+        if unknown:
+            warnings = tuple(unknown.warnings())
+            if rt.settings.strict_for(project):
+                raise ApiError(400, refusal(unknown))
         try:
-            send = parse_send(parse_json(raw), max_segments=rt.settings.max_segments)
+            send = parse_send(payload, max_segments=rt.settings.max_segments, warnings=warnings)
         except FieldError as exc:
-            raise ApiError(400, str(exc)) from exc
+            # "to: is required" next to a "To" that was ignored: say what was meant.
+            hint = "; ".join(warnings)
+            raise ApiError(400, f"{exc} ({hint})" if hint else str(exc)) from exc
     except ApiError as err:
         error = error_payload(request, err)
         rt.reject(
@@ -122,6 +141,7 @@ async def send_message(request: Request) -> Response:
             project_id=project.project_id if project else None,
             rule=None,
             body=raw,
+            warnings=warnings,
         )
         return CompactJSONResponse(error, err.status, headers=err.headers)
     outcome = rt.send(
@@ -131,7 +151,10 @@ async def send_message(request: Request) -> Response:
         # Latency is how long the HTTP answer takes: wall time, not mock time.
         await asyncio.sleep(outcome.latency)
     if isinstance(outcome, Accepted):
-        return sid_response(outcome.message.sid)
+        response = sid_response(outcome.message.sid)
+        for warning in warnings:  # also in the requests log, with the sid (sending.py)
+            response.headers.append(WARNING_HEADER, warning)
+        return response
     if isinstance(outcome, Dropped):
         drop_connection(request)
         return Response(status_code=204)  # never sent: the socket is gone

@@ -1,4 +1,4 @@
-"""The `augnet-mock` command: `augnet-mock serve [options]`."""
+"""The `augnet-mock` command: `serve`, and the offline checks `segments` and `check-webhook`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import errno
 import gc
+import json
 import logging
 import os
 import socket
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from ._version import __version__
+from .advisor import describe_split
 from .app import create_app
 from .config import OPTIONS, ConfigError, load_settings
 from .models import (
@@ -24,8 +26,10 @@ from .models import (
     DEFAULT_SMPP_PASSWORD,
     DEFAULT_SMPP_SYSTEM_ID,
 )
+from .segmentation import segment
 from .server import Server
 from .settings import Settings
+from .webhook_audit import audit_webhook
 
 EXIT_CONFIG = 2  # the conventional status for bad usage or configuration
 EXIT_STARTUP = 3  # uvicorn's STARTUP_FAILURE, as `uvicorn.run` would exit
@@ -67,6 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
             )
         else:
             serve.add_argument(option.flag, dest=option.name, help=help_text)
+    segments = commands.add_parser(
+        "segments",
+        help="show how a text is encoded and split, what forced UCS-2, and the fix",
+        description="Exit status 1 when the text needs more than --max-segments parts.",
+    )
+    segments.add_argument("text", help="the message text, or - to read it from stdin")
+    segments.add_argument("--max-segments", type=int, metavar="N", help="fail above N parts")
+    check = commands.add_parser(
+        "check-webhook",
+        help="audit a webhook receiver: forged, stale, tampered, duplicate and replayed callbacks",
+        description="Exit status 0 only when the receiver answers every case safely.",
+    )
+    check.add_argument("url", help="the receiver's URL, as a statusCallback would name it")
+    check.add_argument("--signing-key", required=True, help="the project's signing key")
+    check.add_argument(
+        "--project-id",
+        default=DEFAULT_PROJECT_ID,
+        help="the keyId and AccountSid to send (default: the provider's example project)",
+    )
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds per request (default 5)")
+    check.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     return parser
 
 
@@ -147,8 +172,32 @@ def tune_gc() -> None:
     gc.freeze()
 
 
+def segments_command(text: str, max_segments: int | None) -> int:
+    body = sys.stdin.read() if text == "-" else text
+    if text == "-" and body.endswith("\n"):
+        body = body[:-1]  # the newline `echo` adds is not part of the message
+    print(describe_split(body))
+    parts = segment(body).segments
+    if max_segments is not None and parts > max_segments:
+        print(f"over the limit: {parts} parts, --max-segments {max_segments}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def check_webhook_command(args: argparse.Namespace) -> int:
+    scorecard = audit_webhook(
+        args.url, signing_key=args.signing_key, project_id=args.project_id, timeout=args.timeout
+    )
+    print(json.dumps(scorecard.to_json(), indent=2) if args.json else scorecard.render())
+    return 0 if scorecard.safe else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "segments":
+        return segments_command(args.text, args.max_segments)
+    if args.command == "check-webhook":
+        return check_webhook_command(args)
     try:
         settings = load_settings(env=os.environ, cli=vars(args))
     except ConfigError as exc:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 from .dispatcher import MAX_IN_FLIGHT, MAX_TIMEOUT
 from .loopback import parse_alias
 from .models import parse_project
+from .pricing import parse_prices
 from .scenarios import parse_rule
 from .settings import Settings
 from .validation import MAX_DELAY, FieldError, integer, number, shown, type_name
@@ -49,13 +50,14 @@ class ConfigError(ValueError):
 # What a `[server]` value must be in TOML, which has types of its own: a quoted port is
 # a mistake to point out, not a string to parse as the environment's must be. The CLI
 # also derives from it: "bool" options take --flag/--no-flag.
-Kind = Literal["str", "int", "float", "bool", "hosts"]
+Kind = Literal["str", "int", "float", "bool", "hosts", "table"]
 KIND_NAMES: dict[Kind, str] = {
     "str": "a string",
     "int": "an integer",
     "float": "a number",
     "bool": "true or false",
     "hosts": "a string or an array of strings",
+    "table": "a table (or a JSON string)",
 }
 
 
@@ -79,6 +81,8 @@ class Option:
             return isinstance(raw, int | float)
         if self.kind == "hosts":
             return isinstance(raw, str | list)
+        if self.kind == "table":
+            return isinstance(raw, str | dict)
         return isinstance(raw, str)
 
     @property
@@ -182,6 +186,15 @@ def _token(key: str, raw: Any) -> str:
     if not all("!" <= c <= "~" for c in token):
         raise FieldError(key, "must be printable ASCII with no spaces")
     return token
+
+
+def _user_agent(key: str, raw: Any) -> str:
+    # Visible ASCII and spaces: it travels as a header value (RFC 9110 §5.5).
+    if not isinstance(raw, str) or not raw.strip():
+        raise FieldError(key, f"must be a non-empty string, got {type_name(raw)}")
+    if not all(" " <= c <= "~" for c in raw) or len(raw) > 256:
+        raise FieldError(key, "must be at most 256 printable ASCII characters")
+    return raw
 
 
 CLOCKS = ("real", "manual")
@@ -314,6 +327,23 @@ OPTIONS: tuple[Option, ...] = (
         "hosts",
     ),
     Option("admin_token", _token, "token the control API and inbox require (none)"),
+    Option(
+        "strict",
+        _bool,
+        "refuse sends with fields Augnet would ignore, e.g. statusCallBack (false: a warning)",
+        "bool",
+    ),
+    Option(
+        "prices",
+        parse_prices,
+        'price per part by destination prefix, JSON: {"*": 0.05, "+44": 0.04} (README)',
+        "table",
+    ),
+    Option(
+        "callback_user_agent",
+        _user_agent,
+        "User-Agent of status callbacks (the provider's: Apache-HttpClient/4.5.10 ...)",
+    ),
 )
 OPTION_BY_NAME = {o.name: o for o in OPTIONS}
 

@@ -51,16 +51,16 @@ def _query_status(request: Request) -> str | None:
     return status
 
 
-def _query_since(request: Request) -> float | None:
-    since = request.query_params.get("since")
+def _query_since(request: Request, name: str = "since") -> float | None:
+    since = request.query_params.get(name)
     if since is None:
         return None
     try:
         parsed = datetime.fromisoformat(since)
     except ValueError as exc:
-        raise ApiError(400, f"since: must be an ISO-8601 timestamp (got {since!r})") from exc
+        raise ApiError(400, f"{name}: must be an ISO-8601 timestamp (got {since!r})") from exc
     if parsed.tzinfo is None:
-        raise ApiError(400, "since: must carry a time zone, e.g. 2026-01-01T00:00:00Z")
+        raise ApiError(400, f"{name}: must carry a time zone, e.g. 2026-01-01T00:00:00Z")
     return parsed.timestamp()
 
 
@@ -212,6 +212,16 @@ async def clear_messages(request: Request) -> Response:
     deleted = rt.store.clear_messages(request.query_params.get("projectId"))
     rt.events.publish("cleared", {"projectId": request.query_params.get("projectId")})
     return JSONResponse({"deleted": deleted})
+
+
+async def usage(request: Request) -> Response:
+    """Parts and cost per project, over the kept messages created in [since, until)."""
+    since, until = _query_since(request), _query_since(request, "until")
+    totals = runtime(request).store.usage(
+        project_id=request.query_params.get("projectId"), since=since, until=until
+    )
+    q = request.query_params
+    return JSONResponse({"since": q.get("since"), "until": q.get("until")} | totals)
 
 
 # -- callbacks, rejected requests -------------------------------------------------
@@ -379,6 +389,7 @@ routes = [
     Route("/_mock/messages", list_messages, methods=["GET"]),
     Route("/_mock/messages", clear_messages, methods=["DELETE"]),
     Route("/_mock/messages/{sid}", get_message, methods=["GET"]),
+    Route("/_mock/usage", usage, methods=["GET"]),
     Route("/_mock/callbacks", list_callbacks, methods=["GET"]),
     Route("/_mock/callbacks/{id}/redeliver", redeliver, methods=["POST"]),
     Route("/_mock/requests", list_requests, methods=["GET"]),

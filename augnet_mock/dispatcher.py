@@ -55,7 +55,14 @@ from .loopback import alias_loopback
 from .models import CallbackAttempt
 from .pacing import ApiFirstLane
 from .scenarios import STALE_DATE_SECONDS
-from .signing import digest, http_date, sign, signed_headers
+from .signing import (
+    ACCEPT_ENCODING,
+    DEFAULT_USER_AGENT,
+    digest,
+    http_date,
+    sign,
+    signed_headers,
+)
 from .store import Store
 
 log = logging.getLogger("augnet_mock.dispatcher")
@@ -95,7 +102,7 @@ class Pending:
     status: str
     url: str
     from_: str
-    to: str
+    to: str | None  # None: the body leaves `To` out (a project's callbackTo, the omitTo fault)
     seq: int  # unique and in order of status change: the oldest ready callback goes first
     changed_at: float  # loop time of the status change: how long the lane has held it
     faults: tuple[str, ...] = ()
@@ -122,19 +129,18 @@ class Pending:
 _compact_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
-def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str) -> bytes:
-    """The callback JSON, compact and in Augnet's key order (the provider's example)."""
-    return _compact_json(
-        {
-            "SmsSid": sid,
-            "SmsStatus": status,
-            "AccountSid": project_id,
-            "From": from_,
-            "To": to,
-            "MessageStatus": status,
-            "MessageSid": sid,
-        }
-    ).encode("utf-8")
+def callback_body(*, sid: str, status: str, project_id: str, from_: str, to: str | None) -> bytes:
+    """The callback JSON, compact and in Augnet's key order (the provider's example).
+
+    With `to` None the body has no `To` at all: the provider's captured callback had
+    none (its Digest and Content-Length only match the body without it; README).
+    """
+    body = {"SmsSid": sid, "SmsStatus": status, "AccountSid": project_id, "From": from_}
+    if to is not None:
+        body["To"] = to
+    body["MessageStatus"] = status
+    body["MessageSid"] = sid
+    return _compact_json(body).encode("utf-8")
 
 
 class Target(NamedTuple):
@@ -267,6 +273,7 @@ class Dispatcher:
         max_pending: int = 10_000,
         loopback_alias: str | None = None,
         on_error: Callable[[BaseException], None] | None = None,
+        user_agent: str = DEFAULT_USER_AGENT,
     ) -> None:
         if not 0 < timeout <= MAX_TIMEOUT:  # config refuses these; this guards embedders
             raise ValueError(f"timeout must be > 0 and at most {MAX_TIMEOUT:g} s, not {timeout}")
@@ -283,6 +290,7 @@ class Dispatcher:
         self.max_pending = max_pending
         self.stats = CallbackStats()
         self.loopback_alias = loopback_alias
+        self.user_agent = user_agent
         self._on_error = on_error
         self._ids = itertools.count(1)
         self._seq = itertools.count()
@@ -372,7 +380,7 @@ class Dispatcher:
         status: str,
         url: str,
         from_: str,
-        to: str,
+        to: str | None,
         faults: tuple[str, ...] = (),
         copies: int = 1,
     ) -> None:
@@ -621,6 +629,8 @@ class Dispatcher:
             key_id=pending.project_id,
             key=key,
         )
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
+        headers["User-Agent"] = self.user_agent
         if "wrongDigest" in pending.faults:
             # Signed consistently over the wrong digest: only the body check can catch it.
             headers["Digest"] = digest(pending.request_body() + b"\n")
@@ -665,6 +675,8 @@ class Dispatcher:
             error = describe_error(exc)
         if "neverAcknowledged" in pending.faults:
             fault = "neverAcknowledged"
+        if fault is None and "omitTo" in pending.faults:
+            fault = "omitTo"
         attempt = CallbackAttempt(
             id=f"cb{next(self._ids)}",
             sid=pending.sid,

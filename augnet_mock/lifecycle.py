@@ -29,7 +29,7 @@ class Plan(NamedTuple):
     sid: str
     project_id: str
     from_: str
-    to: str
+    to: str | None  # None: callbacks leave `To` out
     send_delay: float
     delivery_delay: float
     final_status: str = "delivered"

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, get_args
 
+from .advisor import advice_json
 from .clock import iso
+from .pricing import PriceTable, parse_prices
 from .segmentation import segment
 from .validation import (
     MAX_DELAY,
@@ -56,6 +58,9 @@ PROJECT_KEYS = (
     "smppMaxSubmitsPerSecond",
     "sendDelay",
     "deliveryDelay",
+    "strict",
+    "prices",
+    "callbackTo",
 )
 SMPP_SYSTEM_ID_MAX = 15  # SMPP 3.4 §5.2.1: system_id is a C-Octet String of max 16 with NUL
 SMPP_PASSWORD_MAX = 8  # SMPP 3.4 §5.2.2: password max 9 with NUL
@@ -80,6 +85,11 @@ class Project:
     send_delay: float | None = None  # None: the server-wide default
     delivery_delay: float | None = None
     created_at: str = ""
+    strict: bool | None = None  # refuse unknown send fields; None: the server's `strict`
+    prices: PriceTable | None = None  # None: the server's `prices`
+    # The provider documents `To` in callback bodies, but its own captured callback has
+    # none (README, assumptions): False sends them without it.
+    callback_to: bool = True
 
     def effective_sender(self, requested: str | None) -> str:
         """A whitelisted sender goes out as asked; anything else as the fallback."""
@@ -99,6 +109,9 @@ class Project:
             "sendDelay": self.send_delay,
             "deliveryDelay": self.delivery_delay,
             "createdAt": self.created_at,
+            "strict": self.strict,
+            "prices": None if self.prices is None else self.prices.to_json(),
+            "callbackTo": self.callback_to,
         }
 
 
@@ -179,7 +192,22 @@ def parse_project(value: Any, *, path: str = "", created_at: str = "") -> Projec
         send_delay=delay("sendDelay"),
         delivery_delay=delay("deliveryDelay"),
         created_at=created_at,
+        strict=_optional_bool(p("strict"), value.get("strict")),
+        prices=None if value.get("prices") is None else parse_prices(p("prices"), value["prices"]),
+        callback_to=_bool(p("callbackTo"), value.get("callbackTo", True)),
     )
+
+
+def _bool(field: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true or false, got {type_name(raw)}")
+
+
+def _optional_bool(field: str, raw: Any) -> bool | None:
+    if raw is None or isinstance(raw, bool):
+        return raw
+    raise FieldError(field, f"must be true, false or null, got {type_name(raw)}")
 
 
 @dataclass(slots=True)
@@ -259,6 +287,10 @@ class Message(NamedTuple):
     batch_id: str | None = None
     api: Source = "rest"
     incomplete: bool = False  # SMPP: some parts of a long message never arrived
+    price: float | None = None  # per the price table when sent (pricing.py)
+    # Send-time warnings (an unknown field, strictness.py), one per line: a string, not
+    # a tuple, so that the stored row stays flat (see rows.py).
+    warnings: str | None = None
     timeline: tuple[Step, ...] = ()
 
     @property
@@ -288,6 +320,9 @@ class Message(NamedTuple):
             "api": self.api,
             "incomplete": self.incomplete,
             "createdAt": self.created_at,
+            "price": self.price,
+            "warnings": self.warnings.split("\n") if self.warnings else [],
+            "advice": advice_json(self.body, self.encoding),
         }
         if callbacks is not None:
             data["callbacks"] = [a.to_json() for a in callbacks]
@@ -309,10 +344,12 @@ class RejectedRequest:
     method: str
     path: str
     status: int | None  # None: a scenario dropped the connection, so nothing was answered
-    error: dict[str, Any]
+    error: dict[str, Any] | None  # None: accepted, logged for its warnings
     project_id: str | None = None
     scenario: str | None = None
     body: str = ""
+    warnings: tuple[str, ...] = ()
+    sid: str | None = None  # the message, when the call was accepted despite warnings
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -325,4 +362,6 @@ class RejectedRequest:
             "projectId": self.project_id,
             "scenario": self.scenario,
             "body": self.body,
+            "warnings": list(self.warnings),
+            "sid": self.sid,
         }

@@ -32,6 +32,7 @@ from .models import (
     STATUSES,
 )
 from .paging import CURSOR_PATTERN, DEFAULT_LIMIT, MAX_LIMIT, SCAN_BUDGET
+from .pricing import MAX_ENTRIES, MAX_PRICE
 from .scenarios import (
     CALLBACK_FAULTS,
     FINAL_FAULT_STATUSES,
@@ -294,6 +295,25 @@ def schemas() -> dict[str, Schema]:
         },
         "sendDelay": nullable(DELAY),
         "deliveryDelay": nullable(DELAY),
+        "strict": {
+            **nullable({"type": "boolean"}),
+            "description": "refuse sends with unknown fields (400); null: the server's --strict",
+        },
+        "prices": {
+            **nullable(ref("PriceTable")),
+            "description": "this project's price table, replacing the server's; null: the server's",
+        },
+        "callbackTo": {
+            "type": "boolean",
+            "description": "status callbacks carry `To` (true, the documented example) or omit "
+            "it (false, as the provider's captured callback does)",
+        },
+    }
+    price: Schema = {"type": "number", "minimum": 0, "maximum": MAX_PRICE}
+    usage_fields: dict[str, Schema] = {
+        "messages": {"type": "integer", "minimum": 0},
+        "parts": {"type": "integer", "minimum": 0},
+        "cost": {"type": "number", "minimum": 0},
     }
     return {
         "Error": {
@@ -362,7 +382,37 @@ def schemas() -> dict[str, Schema]:
                     "description": "empty for the projects the mock starts with",
                     "anyOf": [TIMESTAMP, {"type": "string", "maxLength": 0}],
                 },
+                "strict": nullable({"type": "boolean"}),
+                "prices": nullable(ref("PriceTable")),
+                "callbackTo": {"type": "boolean"},
             }
+        ),
+        "PriceTable": {
+            "type": "object",
+            "description": (
+                'Price per part by destination prefix ("*" matches any number; the longest '
+                "matching prefix wins): one number for both encodings, or one per encoding."
+            ),
+            "propertyNames": {"pattern": r"^(\*|\+[0-9]{1,15})$"},
+            "additionalProperties": {
+                "anyOf": [
+                    price,
+                    obj({"GSM-7": price, "UCS-2": price}),
+                ]
+            },
+            "maxProperties": MAX_ENTRIES,
+            "examples": [{"*": 0.05, "+44": 0.04, "+48": {"GSM-7": 0.03, "UCS-2": 0.05}}],
+        },
+        "UsageTotals": obj(usage_fields),
+        "ProjectUsage": obj({"projectId": STRING, **usage_fields}),
+        "Usage": obj(
+            {
+                "since": nullable(STRING),
+                "until": nullable(STRING),
+                "projects": {"type": "array", "items": ref("ProjectUsage")},
+                "total": ref("UsageTotals"),
+            },
+            description="Messages, parts and cost of the kept messages in [since, until).",
         ),
         "ProjectCreate": obj(
             project_fields,
@@ -446,7 +496,51 @@ def schemas() -> dict[str, Schema]:
                     "description": "SMPP: some parts of a long message never arrived in time",
                 },
                 "createdAt": TIMESTAMP,
+                "price": {
+                    **nullable({"type": "number", "minimum": 0}),
+                    "description": "segments times the per-part price for `to` and the "
+                    "encoding, from the project's or the server's price table",
+                },
+                "warnings": {
+                    "type": "array",
+                    "items": STRING,
+                    "description": "what the send got away with, e.g. an unknown field",
+                },
+                "advice": {
+                    **nullable(ref("Advice")),
+                    "description": "for UCS-2 messages: the characters that forced UCS-2",
+                },
                 "callbacks": {"type": "array", "items": ref("CallbackAttempt")},
+            }
+        ),
+        "Culprit": obj(
+            {
+                "char": STRING,
+                "codePoint": {"type": "string", "pattern": "^U\\+[0-9A-F]{4,6}$"},
+                "name": {"type": "string", "description": "its Unicode name, or empty"},
+                "position": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "first position in the body, in code points",
+                },
+                "count": {"type": "integer", "minimum": 1},
+                "replacement": {
+                    **nullable(STRING),
+                    "description": "the customary GSM-7 stand-in, or null when there is none",
+                },
+            }
+        ),
+        "Advice": obj(
+            {
+                "culprits": {"type": "array", "items": ref("Culprit")},
+                "replacements": {"type": "integer", "minimum": 0},
+                "fixedBody": STRING,
+                "fixedEncoding": {"type": "string", "enum": ["GSM-7", "UCS-2"]},
+                "fixedSegments": {"type": "integer", "minimum": 0},
+                "summary": {
+                    "type": "string",
+                    "examples": ["3 parts \u2192 1 part with 2 replacements"],
+                },
             }
         ),
         "RejectedRequest": obj(
@@ -459,10 +553,24 @@ def schemas() -> dict[str, Schema]:
                     **nullable(INTEGER),
                     "description": "null when a scenario dropped the connection",
                 },
-                "error": _error(nullable({"type": "integer", "minimum": 100, "maximum": 599})),
+                "error": {
+                    **nullable(
+                        _error(nullable({"type": "integer", "minimum": 100, "maximum": 599}))
+                    ),
+                    "description": "null for an accepted call logged for its warnings",
+                },
                 "projectId": nullable(STRING),
                 "scenario": nullable(STRING),
                 "body": {"type": "string", "description": "the first 2 KiB of the body"},
+                "warnings": {
+                    "type": "array",
+                    "items": STRING,
+                    "description": "unknown fields, each with the closest known one",
+                },
+                "sid": {
+                    **nullable(STRING),
+                    "description": "the message, when the call was accepted despite warnings",
+                },
             }
         ),
         "Matcher": matcher,
@@ -850,6 +958,26 @@ def mock_paths() -> dict[str, Any]:
                 "summary": "One message with its parts, timeline and callback attempts",
                 "responses": {**ok("Message", "The message."), **errors("404")},
             },
+        },
+        "/_mock/usage": {
+            "get": {
+                "operationId": "usage",
+                "summary": "Parts and cost per project, over a time window",
+                "parameters": [
+                    list_filter,
+                    query(
+                        "since",
+                        "created at or after this instant (ISO-8601 with a time zone)",
+                        {"type": "string", "format": "date-time"},
+                    ),
+                    query(
+                        "until",
+                        "created before this instant (ISO-8601 with a time zone)",
+                        {"type": "string", "format": "date-time"},
+                    ),
+                ],
+                "responses": {**ok("Usage", "The sums."), **errors("400")},
+            }
         },
         "/_mock/callbacks": {
             "get": {

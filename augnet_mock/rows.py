@@ -28,6 +28,7 @@ _FIELD = {name: 1 + i for i, name in enumerate(Message._fields)}
 _STATUS, _ERROR_CODE = _FIELD["status"], _FIELD["error_code"]
 _PROJECT, _TO, _FROM = _FIELD["project_id"], _FIELD["to"], _FIELD["from_"]
 _BATCH, _CREATED = _FIELD["batch_id"], _FIELD["created_epoch"]
+_SEGMENTS, _PRICE = _FIELD["segments"], _FIELD["price"]
 
 
 def message_row(position: int, message: Message) -> Row:
@@ -81,6 +82,12 @@ def message_matches(
         and (batch_id is None or row[_BATCH] == batch_id)
         and (since is None or row[_CREATED] >= since)
     )
+
+
+def message_cost(row: Row) -> tuple[str, int, float | None, float]:
+    """(project id, parts, price, created epoch) of a message, read off the row: the
+    usage ledger sums them over every kept message."""
+    return row[_PROJECT], row[_SEGMENTS], row[_PRICE], row[_CREATED]
 
 
 # -- callback attempts ------------------------------------------------------------------

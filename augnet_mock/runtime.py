@@ -52,6 +52,7 @@ class Runtime:
             max_pending=settings.max_pending_callbacks or settings.max_messages,
             loopback_alias=settings.loopback_alias,
             on_error=self.record_error,
+            user_agent=settings.callback_user_agent,
         )
         # An evicted, cleared or deleted message's pending callbacks go with it.
         self.store.on_forget = self.dispatcher.forget

@@ -43,6 +43,7 @@ CALLBACK_FAULTS = (
     "staleDate",  # a Date an hour old, signed consistently
     "wrongDigest",  # a Digest that does not match the body
     "neverAcknowledged",  # treat every answer as a failure, so every retry is used
+    "omitTo",  # a body without `To`, as the provider's captured callback (README)
 )
 DROPPABLE_STATUSES = ("queued", "sent", "delivered", "undelivered", "failed")
 RULE_KEYS = ("id", "name", "match", "effect", "times", "probability")

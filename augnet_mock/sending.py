@@ -61,6 +61,7 @@ class SendRequest:
     # SMPP hands a long message's sid out with its first part, before the message exists.
     sid: str | None = None
     incomplete: bool = False  # SMPP: some parts of a long message never arrived
+    warnings: tuple[str, ...] = ()  # unknown fields Augnet would ignore (strictness.py)
 
 
 def make_send(
@@ -70,6 +71,7 @@ def make_send(
     requested_from: Any = None,
     status_callback: Any = None,
     max_segments: int,
+    warnings: tuple[str, ...] = (),
 ) -> SendRequest:
     """A `SendRequest` from its parts, or FieldError naming the field (SPEC §1.2, §1.3).
 
@@ -92,11 +94,12 @@ def make_send(
             "body",
             f"needs {seg.segments} {seg.encoding} segments; the limit is {max_segments}",
         )
-    return SendRequest(to, body, requested, callback, seg)
+    return SendRequest(to, body, requested, callback, seg, warnings=warnings)
 
 
-def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
-    """A send from its JSON form (SPEC §1.2); unknown fields are ignored."""
+def parse_send(payload: Any, *, max_segments: int, warnings: tuple[str, ...] = ()) -> SendRequest:
+    """A send from its JSON form (SPEC §1.2); unknown fields are ignored (`warnings`,
+    which the edge found, says so)."""
     if not isinstance(payload, dict):
         # Not "body": that is also the name of the message text field.
         raise FieldError("request body", f"must be a JSON object, got {type_name(payload)}")
@@ -109,6 +112,7 @@ def parse_send(payload: Any, *, max_segments: int) -> SendRequest:
         requested_from=payload.get("from"),
         status_callback=payload.get("statusCallback"),
         max_segments=max_segments,
+        warnings=warnings,
     )
 
 
@@ -200,7 +204,10 @@ class Sender:
             self.rng,
         )
         if rule is None:
-            return Accepted(self._accept(project, request, None, source))
+            message = self._accept(project, request, None, source)
+            if request.warnings:
+                self._log_warnings(message, request, rule, raw_body, method, path)
+            return Accepted(message)
         effect = rule.effect
         latency = self._latency(effect)
         if effect.drop_connection:
@@ -214,6 +221,7 @@ class Sender:
                 project_id=project.project_id,
                 rule=rule,
                 body=raw_body,
+                warnings=request.warnings,
             )
             return Dropped(rule, latency)
         if effect.api_error is not None:
@@ -228,9 +236,35 @@ class Sender:
                 project_id=project.project_id,
                 rule=rule,
                 body=raw_body,
+                warnings=request.warnings,
             )
             return Refused(err.status, err.message, err.retry_after, rule, error, latency)
-        return Accepted(self._accept(project, request, rule, source), rule, latency)
+        message = self._accept(project, request, rule, source)
+        if request.warnings:
+            self._log_warnings(message, request, rule, raw_body, method, path)
+        return Accepted(message, rule, latency)
+
+    def _log_warnings(
+        self,
+        message: Message,
+        request: SendRequest,
+        rule: Rule | None,
+        raw_body: bytes,
+        method: str,
+        path: str,
+    ) -> None:
+        """An accepted send that drew warnings goes in the requests log too (status 200)."""
+        self.reject(
+            method=method,
+            path=path,
+            status=200,
+            error=None,
+            project_id=message.project_id,
+            rule=rule,
+            body=raw_body,
+            warnings=request.warnings,
+            sid=message.sid,
+        )
 
     def _latency(self, effect: Effect) -> float:
         if effect.latency is None:
@@ -259,6 +293,8 @@ class Sender:
             scenario=rule.label if rule else None,
             api=source,
             incomplete=req.incomplete,
+            price=self.settings.prices_for(project).price(req.to, seg.encoding, seg.segments),
+            warnings="\n".join(req.warnings) if req.warnings else None,
         )
         self.store.add_message(message)
         if self.events.active:  # rendered when a stream reads it (Message is immutable)
@@ -279,11 +315,13 @@ class Sender:
             send_delay = effect.send_delay
         if effect and effect.delivery_delay is not None:
             delivery = effect.delivery_delay
+        # Callbacks without `To`: the project's callbackTo false, or the omitTo fault.
+        omit_to = not project.callback_to or (effect is not None and "omitTo" in effect.callback)
         return Plan(
             sid=message.sid,
             project_id=project.project_id,
             from_=message.from_,
-            to=message.to,
+            to=None if omit_to else message.to,
             send_delay=send_delay,
             delivery_delay=delivery,
             final_status=(effect.final_status if effect and effect.final_status else "delivered"),
@@ -299,12 +337,15 @@ class Sender:
         method: str,
         path: str,
         status: int | None,
-        error: dict[str, Any],
+        error: dict[str, Any] | None,
         project_id: str | None,
         rule: Rule | None,
         body: bytes,
+        warnings: tuple[str, ...] = (),
+        sid: str | None = None,
     ) -> None:
-        """Log a refused request: by a rule here, or by an edge (bad credentials or input)."""
+        """Log a refused request: by a rule here, or by an edge (bad credentials or input);
+        or, with `sid` (and error None), an accepted one that drew warnings."""
         rejected = RejectedRequest(
             id=uuid.uuid4().hex[:16],
             at=self.clock.now_iso(),
@@ -315,6 +356,8 @@ class Sender:
             project_id=project_id,
             scenario=rule.label if rule else None,
             body=body[:MAX_LOGGED_BODY].decode("utf-8", "replace"),
+            warnings=warnings,
+            sid=sid,
         )
         self.store.add_rejected(rejected)
         self.events.publish("rejected", rejected.to_json())

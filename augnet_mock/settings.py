@@ -10,6 +10,8 @@ from typing import Any
 
 from .clock import ClockMode
 from .models import DEFAULT_PROJECT_ID, Project, copy_project, default_project
+from .pricing import DEFAULT_PRICE_TABLE, PriceTable
+from .signing import DEFAULT_USER_AGENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,20 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     # When set, the control API and inbox need it (guard.py); kept out of repr and logs.
     admin_token: str | None = field(default=None, repr=False)
+    # Refuse sends with fields Augnet would ignore (strictness.py); a project may override.
+    strict: bool = False
+    # Per part, by prefix and encoding (pricing.py); None: the illustrative default table.
+    prices: PriceTable | None = None
+    # The provider's example callback headers name its client: Java's Apache HttpClient.
+    callback_user_agent: str = DEFAULT_USER_AGENT
+
+    def strict_for(self, project: Project) -> bool:
+        return self.strict if project.strict is None else project.strict
+
+    def prices_for(self, project: Project) -> PriceTable:
+        if project.prices is not None:
+            return project.prices
+        return DEFAULT_PRICE_TABLE if self.prices is None else self.prices
 
     def startup_projects(self) -> list[Project]:
         """The projects a fresh (or reset) mock holds: the default one, then the config's."""

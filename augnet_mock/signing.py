@@ -23,6 +23,11 @@ DEFAULT_MAX_SKEW = 300.0  # seconds a `Date` may be off before `verify` rejects 
 # draft-cavage-http-signatures-12 §2.1: comma-separated `name="value"` pairs.
 _PARAM = re.compile(r'\s*([a-zA-Z]+)="([^"]*)"\s*(?:,|$)')
 
+# Headers the provider's example callback carries besides the signed ones: its client
+# (Apache HttpClient) asks for compressed answers and names itself.
+ACCEPT_ENCODING = "gzip,deflate"
+DEFAULT_USER_AGENT = "Apache-HttpClient/4.5.10 (Java/11.0.5)"
+
 
 class SignatureError(ValueError):
     """A callback failed verification; the message says which check failed."""

@@ -20,6 +20,7 @@ from typing import Any
 from . import rows
 from .models import CallbackAttempt, Message, Project, RejectedRequest
 from .paging import Order, Page, Paging, collect, every, small_walk
+from .pricing import Usage
 from .rows import Row
 from .scenarios import Rule, SendContext, choose
 
@@ -229,6 +230,33 @@ class Store:
 
     def _message_alive(self, sid: str, position: int) -> bool:
         return rows.still_at(self._messages.get(sid), position) is not None
+
+    def usage(
+        self,
+        *,
+        project_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> dict[str, Any]:
+        """Messages, parts and cost per project (and in total) of the kept messages
+        created in [since, until), read off the rows without building records."""
+        with self._lock:
+            per: dict[str, Usage] = {}
+            total = Usage()
+            for row in self._messages.values():
+                pid, parts, price, created = rows.message_cost(row)
+                if (
+                    (project_id is not None and pid != project_id)
+                    or (since is not None and created < since)
+                    or (until is not None and created >= until)
+                ):
+                    continue
+                per.setdefault(pid, Usage()).add(parts, price)
+                total.add(parts, price)
+        return {
+            "projects": [{"projectId": pid, **u.to_json()} for pid, u in per.items()],
+            "total": total.to_json(),
+        }
 
     def message_count(self) -> int:
         with self._lock:

@@ -69,6 +69,11 @@ MARKER_OPTIONS = {
         "test's project instead)",
         '@pytest.mark.augnet(settings={"callback_attempts": 2})',
     ),
+    "strict": (
+        "refuse sends with fields Augnet would ignore (`statusCallBack`) with a 400; on by "
+        "default (ini `augnet_strict`), False restores Augnet's silence with a warning",
+        "@pytest.mark.augnet(strict=False)",
+    ),
 }
 ATTRIBUTES = {  # set in AugnetMock.__init__
     "base_url": (
@@ -113,7 +118,9 @@ EXAMPLES = {
     "aio": 'await augnet.aio.wait_for_message(status="delivered")',
     "api_key": "augnet.api_key",
     "assert_not_sent": 'augnet.assert_not_sent(to="+447700900123")',
-    "assert_sent": 'augnet.assert_sent(to="+447700900123", body_contains="ABC123", count=1)',
+    "assert_fits": 'augnet.assert_fits(template.render(name="Zoë"), max_segments=1)',
+    "assert_sent": 'augnet.assert_sent(to="+447700900123", encoding="GSM-7", max_segments=1)',
+    "audit_webhook": 'assert augnet.audit_webhook(f"{receiver.url}/sms/status").safe',
     "async_transport": "httpx.AsyncClient(transport=augnet.async_transport())",
     "auth": "httpx2.post(augnet.send_url, auth=augnet.auth, json=message)",
     "callbacks": 'augnet.callbacks(status="delivered", ok=True)',
@@ -134,8 +141,10 @@ EXAMPLES = {
     "send_url": "httpx2.post(augnet.send_url, auth=augnet.auth, json=message)",
     "server": "augnet.server.runtime if augnet.server else None",
     "signing_key": "verify(..., key=augnet.signing_key)",
+    "transcript": "print(augnet.transcript())  # a failed test's report carries it",
     "transport": "httpx2.Client(transport=augnet.transport())",
     "update": 'augnet.update(senders=["ABCTAXI"])',
+    "usage": 'augnet.usage()["parts"] <= 3',
     "wait_for_callback": 'augnet.wait_for_callback(sid=sid, status="delivered", timeout=5)',
     "wait_for_message": 'augnet.wait_for_message(to="+447700900123", status="sent", count=2)',
     "webhook_url": 'augnet.webhook_url = f"{receiver.url}/sms/status"',

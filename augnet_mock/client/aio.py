@@ -84,12 +84,23 @@ class AsyncHandle:
         return SentMessage.from_json(await self._control.call("GET", f"/_mock/messages/{sid}"))
 
     async def assert_sent(
-        self, *, count: int | None = None, **filters: Unpack[MessageFilters]
+        self,
+        *,
+        count: int | None = None,
+        encoding: str | None = None,
+        max_segments: int | None = None,
+        **filters: Unpack[MessageFilters],
     ) -> list[SentMessage]:
         """As `AugnetMock.assert_sent`."""
         __tracebackhide__ = True
         check_keywords(filters, MessageFilters, "assert_sent")
-        return sent_outcome(Expectation.of(filters), await self.messages(), count)
+        return sent_outcome(
+            Expectation.of(filters),
+            await self.messages(),
+            count,
+            encoding=encoding,
+            max_segments=max_segments,
+        )
 
     async def assert_not_sent(self, **filters: Unpack[MessageFilters]) -> None:
         """As `AugnetMock.assert_not_sent`."""

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
+from ..advisor import fit_problem
 from .records import Callback, SentMessage
 
 NEAR_MISSES = 5  # how many near misses a failed assertion shows
@@ -126,13 +127,28 @@ class Expectation:
 
 
 def sent_outcome(
-    expected: Expectation, sent: Sequence[SentMessage], count: int | None
+    expected: Expectation,
+    sent: Sequence[SentMessage],
+    count: int | None,
+    *,
+    encoding: str | None = None,
+    max_segments: int | None = None,
 ) -> list[SentMessage]:
     """The matches when `sent` meets the expectation (any, or exactly `count`), else an
-    AssertionError whose text shows what was sent instead."""
+    AssertionError whose text shows what was sent instead.
+
+    `encoding` ("GSM-7") and `max_segments` are then checked on every match: a failure
+    names the characters that forced UCS-2, their positions, and the fix."""
     __tracebackhide__ = True  # pytest shows the caller's line, not ours
     matches = [m for m in sent if expected.matches(m)]
     if (count is None and matches) or len(matches) == count:
+        unfit = [
+            f"message {m.sid} to {m.to}: {problem}"
+            for m in matches
+            if (problem := fit_problem(m.body, encoding=encoding, max_segments=max_segments))
+        ]
+        if unfit:
+            raise AssertionError("augnet-mock: " + "\n".join(unfit))
         return matches
     what = expected.describe()
     if count is None:
@@ -143,6 +159,16 @@ def sent_outcome(
             f"found {len(matches)}."
         )
     raise AssertionError(near_miss_report(expected, sent, count=count, headline=headline))
+
+
+def assert_fits(body: str, *, max_segments: int | None = None, encoding: str | None = None) -> None:
+    """Assert a text (a rendered template, say) fits, without sending it: at most
+    `max_segments` parts, in `encoding` if given. The failure names the characters
+    that forced UCS-2, their positions and the fix."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
+    problem = fit_problem(body, encoding=encoding, max_segments=max_segments)
+    if problem:
+        raise AssertionError(f"augnet-mock: {problem}")
 
 
 def newest_of(expected: Expectation, sent: Sequence[SentMessage], count: int) -> SentMessage | None:

@@ -26,6 +26,7 @@ import httpx2
 
 from ..server import LiveServer
 from ..settings import Settings
+from ..transcript import transcript
 from ..transport import (
     AsyncAugnetTransport,
     AsyncNetworkTransport,
@@ -34,6 +35,7 @@ from ..transport import (
     NetworkTransport,
     SyncTransport,
 )
+from ..webhook_audit import Scorecard, audit_webhook
 from .aio import AsyncHandle
 from .clock import ClockControl
 from .codes import find_code
@@ -50,6 +52,7 @@ from .expectations import (
     CallbackFilters,
     Expectation,
     MessageFilters,
+    assert_fits,
     callback_timeout,
     callbacks_impossible,
     check_keywords,
@@ -360,13 +363,31 @@ class AugnetMock:
         return rejected
 
     def assert_sent(
-        self, *, count: int | None = None, **filters: Unpack[MessageFilters]
+        self,
+        *,
+        count: int | None = None,
+        encoding: str | None = None,
+        max_segments: int | None = None,
+        **filters: Unpack[MessageFilters],
     ) -> list[SentMessage]:
         """Assert a matching message was sent (exactly `count` of them, if given), and
-        return the matches. On failure, the error shows what was sent instead."""
+        return the matches. On failure, the error shows what was sent instead.
+
+        `encoding` ("GSM-7") and `max_segments` are then checked on every match: a
+        failure names the characters that forced UCS-2, their positions, and the fix."""
         __tracebackhide__ = True  # pytest shows the caller's line, not ours
         check_keywords(filters, MessageFilters, "assert_sent")
-        return sent_outcome(Expectation.of(filters), self.messages(), count)
+        return sent_outcome(
+            Expectation.of(filters),
+            self.messages(),
+            count,
+            encoding=encoding,
+            max_segments=max_segments,
+        )
+
+    #: Assert a text (a rendered template, say) fits, without sending it: at most
+    #: `max_segments` parts, in `encoding` if given (see `expectations.assert_fits`).
+    assert_fits = staticmethod(assert_fits)
 
     def assert_not_sent(self, **filters: Unpack[MessageFilters]) -> None:
         """Assert no message matching these was sent."""
@@ -402,6 +423,26 @@ class AugnetMock:
         if found is not None:
             return found
         raise message_timeout(expected, self.messages(), count, timeout)
+
+    def usage(self) -> dict[str, Any]:
+        """This project's messages, parts and cost so far (`GET /_mock/usage`)."""
+        data = self._control.call("GET", "/_mock/usage", params={"projectId": self.project_id})
+        total: dict[str, Any] = data["total"]
+        return total
+
+    def transcript(self) -> str:
+        """Every message this project sent, with its timeline and callbacks, as text."""
+        params = {"projectId": self.project_id}
+        return transcript(self._control.list_all("/_mock/messages", "messages", params))
+
+    def audit_webhook(self, url: str, *, timeout: float = 5.0) -> Scorecard:
+        """Audit the receiver at `url` with this project's id and signing key (see
+        `augnet-mock check-webhook`); `scorecard.safe` is the verdict."""
+        if not self.signing_key:
+            raise AugnetError("audit_webhook: this project has no signing key to sign with")
+        return audit_webhook(
+            url, signing_key=self.signing_key, project_id=self.project_id, timeout=timeout
+        )
 
     # -- callbacks --------------------------------------------------------------
 

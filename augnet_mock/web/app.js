@@ -357,12 +357,18 @@
         ? el("code", { text: m.statusCallback }) : "(none: the project's webhook, if any)"),
       ...(m.scenario ? field("Scenario", el("code", { text: m.scenario })) : []),
       ...(m.batchId ? field("Batch", el("code", { text: m.batchId })) : []),
+      ...(m.price !== null && m.price !== undefined
+        ? field("Price", `${m.price} (${m.segments} × the per-part price for ${m.to})`) : []),
+      ...((m.warnings || []).length
+        ? field("Warnings", el("ul", { class: "warnings" },
+          ...m.warnings.map((w) => el("li", { text: w })))) : []),
     );
     $("detail-body").replaceChildren(
       back,
       facts,
       el("h3", { text: "Body" }),
-      el("pre", { class: "body", text: m.body }),
+      renderBody(m),
+      ...renderAdvice(m),
       ...renderSegments(m),
       el("h3", { text: "Status timeline" }),
       el("ol", { class: "timeline" }, ...m.timeline.map((step) => el("li", {},
@@ -370,6 +376,50 @@
         step.errorCode ? el("span", { class: "note", text: ` error ${step.errorCode}` }) : null))),
       ...renderCallbacks(m),
     );
+  }
+
+  // The body as text nodes, each character that forced UCS-2 in a <mark>: built node by
+  // node (never innerHTML), so a body is shown exactly as sent, markup and all.
+  function renderBody(m) {
+    const pre = el("pre", { class: "body" });
+    const culprits = new Map(((m.advice && m.advice.culprits) || []).map((c) => [c.char, c]));
+    if (!culprits.size) {
+      pre.textContent = m.body;
+      return pre;
+    }
+    let run = "";
+    for (const ch of Array.from(m.body)) {  // code points, as the advisor counts them
+      const c = culprits.get(ch);
+      if (!c) {
+        run += ch;
+        continue;
+      }
+      if (run) pre.append(document.createTextNode(run));
+      run = "";
+      const fix = c.replacement === null ? "no GSM-7 replacement" : `→ ${JSON.stringify(c.replacement)}`;
+      pre.append(el("mark", { class: "culprit", text: ch, title: `${c.codePoint} ${c.name} ${fix}` }));
+    }
+    if (run) pre.append(document.createTextNode(run));
+    return pre;
+  }
+
+  function renderAdvice(m) {
+    const advice = m.advice;
+    if (!advice) return [];
+    const items = advice.culprits.map((c) => el("li", {},
+      el("mark", { class: "culprit", text: c.char }), " ",
+      el("code", { text: c.codePoint }), ` ${c.name || ""} at ${c.position}`,
+      c.count > 1 ? ` (${c.count} times)` : "",
+      c.replacement === null
+        ? el("span", { class: "note", text: " no GSM-7 replacement" })
+        : el("span", {}, " → ", el("code", { text: JSON.stringify(c.replacement) }))));
+    return [
+      el("h3", { text: "Why UCS-2" }),
+      el("p", { class: "advice-summary", "data-testid": "advice-summary", text: advice.summary }),
+      el("ul", { class: "culprits" }, ...items),
+      el("p", { class: "why", text: `With the replacements (${advice.fixedEncoding}):` }),
+      el("pre", { class: "body fixed", text: advice.fixedBody }),
+    ];
   }
 
   function renderSegments(m) {
@@ -628,9 +678,10 @@
 
   function rejectedItem(r) {
     const status = r.status === null ? "dropped" : String(r.status);
-    const message = r.error && r.error.message ? r.error.message : "";
+    const warnings = (r.warnings || []).join("; ");
+    const message = r.error && r.error.message ? r.error.message : warnings;
     return el("li", {},
-      el("strong", { class: "bad", text: status }), " ", timeEl(r.at), " ",
+      el("strong", { class: r.error ? "bad" : "warn", text: status }), " ", timeEl(r.at), " ",
       el("code", { text: `${r.method} ${r.path}` }),
       r.scenario ? el("span", { class: "note", text: ` scenario ${r.scenario}` }) : null,
       el("div", { class: "reason", text: message }));

@@ -12,19 +12,24 @@ Fixtures (all overridable):
     augnet_token           its admin token (--augnet-token / AUGNET_MOCK_TOKEN), or None
 Marker:
     @pytest.mark.augnet(clock="manual", seed=7, scenarios=[...], strict_callbacks=True,
-                        settings={"callback_attempts": 2})
+                        settings={"callback_attempts": 2}, strict=False)
 
 A marker's clock, seed or server settings need a server started with them; the plugin
 keeps such servers for later tests with equal settings (reset between tests). Its
 `send_delay` / `delivery_delay` go to the test's project instead, as do the in-thread
 server's short delays when the tests drive an external server.
+
+Strict contract mode is on by default (ini `augnet_strict = false` turns it off): a
+send with a field Augnet would ignore, such as `statusCallBack`, gets 400.
+Reporting: a failed test that used `augnet` carries its transcript; the run ends with
+a usage summary, and `--augnet-usage-json FILE` writes the per-test figures.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
@@ -35,13 +40,15 @@ import pytest
 from augnet_mock.client import AugnetError, AugnetMock, Connections, fast_settings
 from augnet_mock.server import LiveServer
 from augnet_mock.settings import Settings
+from augnet_mock.usage_report import TestUsage, UsageReport
 
 T = TypeVar("T")
 ENV_URL = "AUGNET_MOCK_URL"
 ENV_TOKEN = "AUGNET_MOCK_TOKEN"
-MARKER_OPTIONS = ("clock", "seed", "scenarios", "strict_callbacks", "settings")
+MARKER_OPTIONS = ("clock", "seed", "scenarios", "strict_callbacks", "settings", "strict")
 MARKER_HELP = (
-    "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None): "
+    "augnet(clock=None, seed=None, scenarios=(), strict_callbacks=False, settings=None, "
+    "strict=None): "
     "configure the augnet-mock fixture for this test; clock, seed and settings give the "
     "test a server started with them (kept for later tests with the same ones)"
 )
@@ -84,7 +91,10 @@ class _Resources:
 
 
 _RESOURCES = pytest.StashKey[_Resources]()
-_HANDLE = pytest.StashKey[AugnetMock]()  # the handle of the test running, if it has one
+# The handle of the test running, if it has one: for strict_callbacks and its transcript.
+_HANDLE = pytest.StashKey[AugnetMock]()
+USAGE_PROPERTY = "augnet_usage"  # a report's user property: crosses xdist to the controller
+TRANSCRIPT_SECTION = "augnet-mock transcript"
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ class _Options:
     scenarios: tuple[Any, ...] = ()
     strict_callbacks: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
+    strict: bool | None = None  # None: the ini option augnet_strict (true by default)
 
     def server_overrides(self, base: Settings) -> dict[str, Any]:
         """Settings this test needs that the session server does not have (the project's
@@ -151,6 +162,7 @@ def _options(node: pytest.Item) -> _Options:
         scenarios=tuple(scenarios),
         strict_callbacks=bool(merged.get("strict_callbacks", False)),
         settings=dict(merged.get("settings") or {}),
+        strict=None if merged.get("strict") is None else bool(merged["strict"]),
     )
 
 
@@ -212,12 +224,73 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"the admin token of the server at --augnet-url, if it was started with one "
         f"(env {ENV_TOKEN})",
     )
+    group.addoption(
+        "--augnet-usage-json",
+        dest="augnet_usage_json",
+        default=None,
+        metavar="FILE",
+        help="write each test's augnet-mock messages, parts and cost to FILE (JSON), "
+        "so CI can compare two runs",
+    )
+    parser.addini(
+        "augnet_strict",
+        type="bool",
+        default=True,
+        help="refuse sends with fields Augnet would ignore (statusCallBack...) with a 400; "
+        "true by default, the marker's strict= wins",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     token = config.getoption("augnet_token", None) or os.environ.get(ENV_TOKEN) or None
     config.stash[_RESOURCES] = _Resources(token=token)
+    config.pluginmanager.register(_UsageCollector(config), "augnet-mock-usage")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed test that used `augnet` carries every message it sent: a section of its
+    failure text, which the terminal and JUnit XML (<failure>) both show."""
+    report = yield
+    handle = item.stash.get(_HANDLE, None)
+    if report.failed and handle is not None and hasattr(report.longrepr, "addsection"):
+        try:
+            text = handle.transcript()
+        except (AugnetError, httpx2.HTTPError) as exc:
+            text = f"(the transcript could not be read: {exc})"
+        report.longrepr.addsection(TRANSCRIPT_SECTION, text)  # type: ignore[union-attr]
+    return report
+
+
+class _UsageCollector:
+    """Each test's usage, gathered from teardown reports (so under xdist the controller
+    sees every worker's), summed at the end of the run and written with --augnet-usage-json.
+    Registered as a plugin object so that it holds its state without module globals."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.report = UsageReport()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "teardown":
+            return
+        for name, value in report.user_properties:
+            if name == USAGE_PROPERTY and isinstance(value, dict):
+                self.report.add(TestUsage.from_json(report.nodeid, value))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        text = self.report.summary()
+        if text:
+            terminalreporter.write_sep("-", "augnet-mock usage")
+            terminalreporter.write_line(text)
+
+    def pytest_sessionfinish(self) -> None:
+        path = self.config.getoption("augnet_usage_json", None)
+        if path and not hasattr(self.config, "workerinput"):  # the controller writes it
+            self.report.write_json(path)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -317,7 +390,8 @@ def augnet(
         target = _attempt("", partial(_pooled_server, config, settings))
     else:
         target = request.getfixturevalue("augnet_server")
-    project = _project_body(
+    strict = options.strict if options.strict is not None else config.getini("augnet_strict")
+    project = {"strict": bool(strict)} | _project_body(
         augnet_project_config, options, augnet_settings, external=bool(augnet_url)
     )
     handle = _attempt(
@@ -334,11 +408,21 @@ def augnet(
             _attempt("@pytest.mark.augnet(scenarios=...)", partial(handle.scenario, spec))
         request.node.stash[_HANDLE] = handle
         yield handle
+        _record_usage(request.node, handle)
         _attempt("", handle.check)
     finally:
         if _HANDLE in request.node.stash:
             del request.node.stash[_HANDLE]
         handle.close()
+
+
+def _record_usage(node: pytest.Item, handle: AugnetMock) -> None:
+    """The test's messages, parts and cost, as a user property of its reports."""
+    try:
+        usage = handle.usage()
+    except (AugnetError, httpx2.HTTPError, KeyError):
+        return  # the project is gone (the test deleted it) or the server is older
+    node.user_properties.append((USAGE_PROPERTY, usage))
 
 
 def _attempt(context: str, action: Callable[[], T]) -> T:

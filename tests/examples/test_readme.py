@@ -8,7 +8,8 @@ The line before each block says what it is, as an HTML comment (invisible when r
     <!-- doc: make -->         sh: each line is `make TARGET`, a target of the Makefile
     <!-- doc: commands -->     sh: `make TARGET` or `docker run ...`, whose image is named and
                                whose `-e` variables are options of the mock
-    <!-- doc: synopsis -->     sh: `augnet-mock serve [--flag ...]`: every flag exists
+    <!-- doc: synopsis -->     sh: `augnet-mock serve [--flag ...]` (or another command):
+                               every flag exists for the command its line names
     <!-- doc: test -->         python: a test module, run by pytest with the plugin
     <!-- doc: test with tests/examples -->   the same, beside that folder's conftest and app
     <!-- doc: fragment of PATH -->           python: its tokens, comments included, appear
@@ -235,14 +236,25 @@ def test_commands_block_is_well_formed(block: Block) -> None:
         assert rest[0].startswith(("augnet-mock", "ghcr.io/")), words
 
 
+COMMAND = re.compile(r"(?:augnet-mock|python -m augnet_mock) ([\w-]+)")
+
+
 @pytest.mark.parametrize("block", of_kind("synopsis"))
 def test_synopsis_flags_exist(block: Block) -> None:
-    """Every flag the synopsis shows is one `augnet-mock serve` takes."""
-    serve = build_parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
-    flags = {s for action in serve._actions for s in action.option_strings}
-    shown = set(re.findall(r"--[\w-]+", block.code))
-    assert shown, block.code
-    assert shown <= flags, f"no such flag: {sorted(shown - flags)}"
+    """Every flag the synopsis shows is one its command takes (`augnet-mock serve`, or the
+    subcommand the line names: `augnet-mock segments ...`)."""
+    choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    shown_any = False
+    for line in block.code.splitlines():
+        line = line.split(" # ", 1)[0]  # a comment may name what is not a flag
+        named = COMMAND.search(line)
+        command = named[1] if named else "serve"
+        assert command in choices, f"no such command: {command}"
+        flags = {s for action in choices[command]._actions for s in action.option_strings}
+        shown = set(re.findall(r"--[\w-]+", line))
+        shown_any = shown_any or bool(shown)
+        assert shown <= flags, f"no such flag of {command}: {sorted(shown - flags)}"
+    assert shown_any, block.code
 
 
 # -- python ---------------------------------------------------------------------------

@@ -25,9 +25,10 @@ from httpsig.verify import HeaderVerifier
 from receiver import Received, Receiver
 
 from augnet_mock import verify
+from augnet_mock.dispatcher import callback_body
 from augnet_mock.models import DEFAULT_API_KEY, DEFAULT_PROJECT_ID, DEFAULT_SIGNING_KEY
 from augnet_mock.server import LiveServer
-from augnet_mock.signing import http_date
+from augnet_mock.signing import digest, http_date
 
 T = TypeVar("T")
 
@@ -215,6 +216,45 @@ def test_body_is_exact_compact_json_and_headers_are_complete(
             f'Signature keyId="{signed_project["projectId"]}",algorithm="hmac-sha256",'
             'headers="(request-target) date digest host",signature="'
         )
+        # As the provider's example headers: its Java client's Accept-Encoding and name.
+        assert h["accept-encoding"] == "gzip,deflate"
+        assert h["user-agent"] == "Apache-HttpClient/4.5.10 (Java/11.0.5)"
+
+
+def test_callback_user_agent_is_configurable(make_server: Any, receiver: Receiver) -> None:
+    """--callback-user-agent names the callbacks' client instead of the provider's."""
+    live = make_server(callback_user_agent="my-receiver-test/1.0")
+    with httpx2.Client(base_url=live.url, trust_env=False) as c:
+        send(c, new_project(c), statusCallback=receiver.url())
+        assert {lower(r.headers)["user-agent"] for r in receiver.wait_for(3)} == {
+            "my-receiver-test/1.0"
+        }
+
+
+def test_project_callback_to_false_omits_to(client: httpx2.Client, receiver: Receiver) -> None:
+    """callbackTo false: every callback body leaves `To` out, still signed over its Digest."""
+    project = new_project(client, signingKey="k", callbackTo=False)
+    assert project["callbackTo"] is False
+    sid = send(client, project, statusCallback=receiver.url())
+    for status, r in zip(STATUSES, receiver.wait_for(3), strict=True):
+        assert list(r.json()) == [k for k in KEY_ORDER if k != "To"]
+        assert r.json()["SmsStatus"] == status
+        assert_signed(r, key="k", key_id=project["projectId"])
+    assert all(a["fault"] is None for a in wait_journal(client, sid, 3))
+
+
+def test_omit_to_fault(client: httpx2.Client, receiver: Receiver) -> None:
+    """The omitTo callback fault sends bodies without `To`, journalled as that fault."""
+    project = new_project(client, signingKey="k")
+    rule = {"match": {"project": project["projectId"]}, "effect": {"callback": {"omitTo": True}}}
+    assert client.post("/_mock/scenarios", json=rule).status_code == 201
+    sid = send(client, project, statusCallback=receiver.url())
+    try:
+        got = receiver.wait_for(3)
+        assert all("To" not in r.json() for r in got)
+        assert [a["fault"] for a in wait_journal(client, sid, 3)] == ["omitTo"] * 3
+    finally:
+        client.delete("/_mock/scenarios")
 
 
 @pytest.mark.parametrize(
@@ -285,6 +325,23 @@ def test_seed_example_callback(client: httpx2.Client, receiver: Receiver) -> Non
     for status, r in zip(STATUSES, got, strict=True):
         assert r.body == expected_body(sid, status, DEFAULT_PROJECT_ID, "+441743581416")
         assert_signed(r, key=DEFAULT_SIGNING_KEY, key_id=DEFAULT_PROJECT_ID)
+
+
+def test_seed_captured_callback_had_no_to() -> None:
+    """The seed's example callback, rebuilt from its own values without `To`, has exactly
+    the seed's Content-Length (222) and Digest; with `To` it has neither."""
+    values = {
+        "sid": "ca4d1566-323b-11ea-8326-cbeec6a8845a",
+        "status": "queued",
+        "project_id": "326488d2-f853-4dd6-8610-93f9011ac4e5",
+        "from_": "+441743581416",
+    }
+    without_to = callback_body(**values, to=None)
+    assert len(without_to) == 222
+    assert digest(without_to) == "SHA-256=cBKyFixddU/laPEgFth2Goyv3UnvcxjvXWwYjv2jH8g="
+    with_to = callback_body(**values, to="+447515650839")
+    assert len(with_to) == 243
+    assert digest(with_to) != digest(without_to)
 
 
 # -- where callbacks go -----------------------------------------------------------

@@ -625,9 +625,25 @@ def list_rejected_including_a_drop(w: World) -> httpx2.Response:
     assert w.send(project, to="12").status_code == 400
     with pytest.raises(httpx2.TransportError):
         w.send(project, to="+447700900903")  # the magic number that drops the connection
+    assert w.send(project, statusCallBack="http://x.test/").status_code == 200  # a warning
     response = w.m.get("/_mock/requests", params={"projectId": project["projectId"]})
-    assert [r["status"] for r in response.json()["requests"]] == [400, None]
+    assert [r["status"] for r in response.json()["requests"]] == [400, None, 200]
     return response
+
+
+@probe("GET", "/_mock/usage", 200)
+def usage(w: World) -> httpx2.Response:
+    project = w.new_project(prices={"*": 0.1})
+    assert w.send(project, body="hello’").status_code == 200
+    return w.m.get(
+        "/_mock/usage",
+        params={"projectId": project["projectId"], "since": "2000-01-01T00:00:00Z"},
+    )
+
+
+@probe("GET", "/_mock/usage", 400)
+def usage_bad_window(w: World) -> httpx2.Response:
+    return w.m.get("/_mock/usage", params={"until": "yesterday"})
 
 
 # Scenarios.

@@ -472,6 +472,45 @@ def test_smpp_panel_and_api_label(
     expect(row(page, rest).locator(".api")).to_have_text("REST")
 
 
+def test_advisor_highlights_culprits_and_the_saving(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """A UCS-2 body shows its culprit characters marked in place, each with its code point,
+    and "3 parts → 1 part with 2 replacements"; the body renders strictly as text."""
+    open_inbox(page, server.url, project["projectId"])
+    body = "“" + HOSTILE + "x" * (150 - len(HOSTILE)) + "”"
+    sid = send(client, project, body)
+    open_message(page, sid)
+    detail = page.locator("#detail")
+    expect(detail.locator("[data-testid='advice-summary']")).to_have_text(
+        "3 parts \u2192 1 part with 2 replacements"
+    )
+    marks = detail.locator("pre.body:not(.fixed) mark.culprit")
+    expect(marks).to_have_count(2)
+    assert marks.all_text_contents() == ["“", "”"]
+    assert marks.first.get_attribute("title") == 'U+201C LEFT DOUBLE QUOTATION MARK → "\\""'
+    # The text around the marks is the body as sent, character for character.
+    assert detail.locator("pre.body:not(.fixed)").text_content() == body
+    expect(detail.locator("ul.culprits > li")).to_have_count(2)
+    expect(detail.locator("ul.culprits > li").first).to_contain_text("U+201C")
+    expect(detail.locator("pre.body.fixed")).to_have_text('"' + body[1:-1] + '"')
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_gsm_message_has_no_advice_and_shows_its_price(
+    page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
+) -> None:
+    """A GSM-7 message marks nothing; its price and an unknown-field warning are shown."""
+    open_inbox(page, server.url, project["projectId"])
+    sid = send(client, project, "plain text", statusCallBack="http://127.0.0.1:9/")
+    open_message(page, sid)
+    detail = page.locator("#detail")
+    expect(detail.locator("mark.culprit")).to_have_count(0)
+    expect(detail.locator("[data-testid='advice-summary']")).to_have_count(0)
+    expect(detail.locator(".facts")).to_contain_text("Price0.04")
+    expect(detail.locator("ul.warnings")).to_contain_text('did you mean "statusCallback"?')
+
+
 def test_inbox_loads_the_newest_page_and_older_ones_on_demand(
     page: Page, server: LiveServer, client: httpx2.Client, project: dict[str, Any]
 ) -> None:

@@ -168,3 +168,52 @@ def test_parse_send_ignores_unknown_fields_and_segments_the_body() -> None:
     req = parse_send({"to": TO, "body": "ж" * 71, "extra": 1, "from": None}, max_segments=10)
     assert (req.to, req.requested_from, req.status_callback) == (TO, None, None)
     assert (req.segmentation.encoding, req.segmentation.segments) == ("UCS-2", 2)
+
+
+def test_warnings_go_on_the_message_and_in_the_log_with_its_sid() -> None:
+    """An accepted send's warnings are kept on the message and logged as status 200."""
+    rt, project = runtime()
+    warning = 'unknown field "From" ignored; did you mean "from"?'
+    outcome = rt.send(project, request(warnings=(warning,)), source="rest", raw_body=b"{}")
+    assert isinstance(outcome, Accepted)
+    stored = rt.store.message(outcome.message.sid)
+    assert stored is not None
+    assert stored["warnings"] == [warning]
+    [logged] = rt.store.rejected()
+    assert (logged["status"], logged["error"], logged["sid"]) == (200, None, outcome.message.sid)
+    assert logged["warnings"] == [warning]
+
+
+def test_a_refusal_by_a_rule_keeps_the_warnings() -> None:
+    """A rule's refusal of a send with warnings logs them with the error."""
+    rt, project = runtime()
+    add_rule(rt, {"apiError": {"status": 503}})
+    outcome = rt.send(project, request(warnings=("w",)), source="rest")
+    assert isinstance(outcome, Refused)
+    [logged] = rt.store.rejected()
+    assert (logged["status"], logged["warnings"], logged["sid"]) == (503, ["w"], None)
+
+
+def test_price_comes_from_the_project_table_else_the_servers() -> None:
+    """Parts times the per-part price: the project's table wins, the server's otherwise."""
+    from augnet_mock.pricing import parse_prices
+
+    rt, project = runtime(prices=parse_prices("prices", {"*": 0.5}))
+    served = rt.send(project, request(body="x" * 200), source="rest")
+    own = Project(**{**_fields(project), "prices": parse_prices("prices", {"+44": 0.1})})
+    owned = rt.send(own, request(body="x" * 200), source="rest")
+    assert isinstance(served, Accepted)
+    assert isinstance(owned, Accepted)
+    assert (served.message.price, owned.message.price) == (1.0, 0.2)
+
+
+def test_callbacks_leave_to_out_for_callback_to_false_and_the_omit_to_fault() -> None:
+    """The plan's `to` is None when the project says callbackTo false or a rule omitTo."""
+    rt, project = runtime()
+    plans: list[Any] = []
+    rt.lifecycle.start = plans.append  # type: ignore[method-assign]
+    rt.send(project, request(), source="rest")
+    rt.send(Project(**{**_fields(project), "callback_to": False}), request(), source="rest")
+    add_rule(rt, {"callback": {"omitTo": True}})
+    rt.send(project, request(), source="rest")
+    assert [plan.to for plan in plans] == [TO, None, None]
