@@ -85,9 +85,9 @@ class Lifecycle:
             self._held.pop(plan.sid, None)  # statuses a "reorder" fault was holding back
             return  # cleared or evicted meanwhile: nothing more to tell anyone
         if self.events.active:  # a snapshot now, rendered when a stream reads it
-            view = self.store.view(plan.sid)
-            if view is not None:
-                self.events.publish_later("status", plan.project_id, view.to_json)
+            render = self.store.render_later(plan.sid)
+            if render is not None:
+                self.events.publish_later("status", plan.project_id, render)
         if self.on_final is not None and status in FINAL_STATUSES:
             self.on_final(plan.sid, status, code)
         self._callback(plan, status)

@@ -203,6 +203,16 @@ class Store:
         with self._lock:
             return self._view(sid)
 
+    def render_later(self, sid: str) -> Callable[[], dict[str, Any]] | None:
+        """The message's JSON as it is now, rendered only when called: the stored row
+        is immutable, so an event stream that reads it later still gets this moment's
+        state, and one that never reads costs no decoding (a status step's hot path)."""
+        with self._lock:
+            row = self._messages.get(sid)
+        if row is None:
+            return None
+        return lambda: rows.message_of(row).to_json(None)
+
     def messages(self, flt: MessageFilter = MessageFilter()) -> list[dict[str, Any]]:
         """Every matching message, oldest first (in-process callers; HTTP pages)."""
         return self.messages_page(flt, Paging.everything()).items

@@ -88,6 +88,20 @@ def test_status_steps_keep_the_timeline_in_order() -> None:
     assert not store.set_status("gone", "sent", 1.0)
 
 
+def test_render_later_shows_the_message_as_it_was_when_asked() -> None:
+    """A deferred rendering (an event) keeps the state of its moment, not a later one."""
+    store = Store()
+    store.add_message(make_message("m1")._replace(timeline=(("queued", 1000.0, None),)))
+    assert store.set_status("m1", "sent", 1000.2)
+    render = store.render_later("m1")
+    assert render is not None
+    assert store.set_status("m1", "delivered", 1000.7)
+    rendered = render()
+    assert rendered["status"] == "sent"
+    assert [step["status"] for step in rendered["timeline"]] == ["queued", "sent"]
+    assert store.render_later("gone") is None
+
+
 def test_stored_messages_leave_the_garbage_collector_after_one_young_collection() -> None:
     """A full store must not lengthen the collector's scans (they were the send p99).
 
