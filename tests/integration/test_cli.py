@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from ports import free_port
 
 from augnet_mock import __version__
 from augnet_mock.cli import banner, main
@@ -50,13 +51,6 @@ def clean_env(**extra: str) -> dict[str, str]:
 def command(*args: str) -> list[str]:
     # The source tree, not the installed console script, which may be an older copy.
     return [sys.executable, "-m", "augnet_mock", *args]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ import httpx2
 import pytest
 import smpplib.client
 from httpsig.verify import HeaderVerifier
+from ports import free_port
 from receiver import Received, Receiver
 
 from augnet_mock import __version__, verify
@@ -133,13 +133,6 @@ def image(engine: Engine) -> Image:
 def _clean_env() -> dict[str, str]:
     # The engine's own settings pass through; the mock's must not leak into the build.
     return {k: v for k, v in os.environ.items() if not k.startswith("AUGNET_MOCK_")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Container:

@@ -27,6 +27,7 @@ import smpplib.exceptions
 import smpplib.gsm
 import smpplib.smpp
 from httpsig.verify import HeaderVerifier
+from ports import free_port
 from receiver import Receiver
 
 from augnet_mock.models import DEFAULT_PROJECT_ID
@@ -797,13 +798,6 @@ def test_smpp_can_be_off() -> None:
 
 
 # -- shutdown ------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_sigterm_unbinds_bound_sessions() -> None:

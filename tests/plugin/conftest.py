@@ -4,7 +4,6 @@ guard that skips fixture-based tests when the plugin is disabled (-p no:augnet_m
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from ports import free_port
 
 HERE = Path(__file__).parent
 START_TIMEOUT = 20.0
@@ -34,13 +34,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         uses_plugin = any(name.startswith("augnet") for name in getattr(item, "fixturenames", ()))
         if HERE in item.path.parents and uses_plugin:
             item.add_marker(skip)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class MockProcess:

@@ -7,11 +7,11 @@ leaving this process with two copies of their classes."""
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import httpx2
 import pytest
+from ports import free_port
 
 TIMEOUT = 60.0  # seconds for one inner pytest run
 # Unrelated plugins installed beside us cost a second per inner run; users' runs vary anyway.
@@ -29,13 +29,6 @@ def send(augnet, body, to=NUMBER, **fields):
     assert response.status_code == 200, response.text
     return response.json()["sid"]
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(autouse=True)
